@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Start dockerd, virtlogd, libvirtd and libvirt's `default` NAT network when
+# they are not already answering.  Uses systemd where it is PID 1 and starts the
+# daemons directly where it is not (containers, CI sandboxes).  Idempotent.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_root "scripts/daemons.sh"
+
+LOGDIR=/var/log/hyperdock
+mkdir -p "$LOGDIR"
+
+start_docker() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  log "starting dockerd"
+  if have_systemd; then
+    systemctl start docker
+  else
+    nohup dockerd >"$LOGDIR/dockerd.log" 2>&1 &
+  fi
+  wait_for 60 "dockerd (log: $LOGDIR/dockerd.log)" docker info
+}
+
+start_libvirt() {
+  if have_systemd; then
+    systemctl start virtlogd libvirtd
+  else
+    pgrep -x virtlogd >/dev/null || { log "starting virtlogd"; virtlogd -d; }
+    if ! virsh -c qemu:///system version >/dev/null 2>&1; then
+      log "starting libvirtd"
+      pgrep -x libvirtd >/dev/null || libvirtd -d
+    fi
+  fi
+  wait_for 60 "libvirtd" virsh -c qemu:///system version
+}
+
+start_default_network() {
+  local v="virsh -c qemu:///system"
+  if ! $v net-info default >/dev/null 2>&1; then
+    log "defining libvirt network 'default'"
+    $v net-define /usr/share/libvirt/networks/default.xml >/dev/null
+  fi
+  if ! $v net-info default | grep -Eq '^Active:\s+yes'; then
+    log "starting libvirt network 'default'"
+    $v net-start default >/dev/null
+  fi
+  $v net-autostart default >/dev/null 2>&1 || true
+}
+
+start_docker
+start_libvirt
+start_default_network
+log "daemons up: dockerd $(docker info --format '{{.ServerVersion}}'), libvirt $(virsh -c qemu:///system version --daemon | awk '/daemon/ {print $NF}')"
