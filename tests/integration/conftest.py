@@ -63,4 +63,6 @@ def scratch_dir() -> Path:
     """A directory libvirt's qemu user can read (not under /tmp's private namespaces)."""
     base = Path(os.environ.get("HYPERDOCK_TEST_DIR", "/var/lib/hyperdock-tests"))
     base.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    path.chmod(0o755)  # mkdtemp makes it 0700; libvirt's qemu user must reach files in it
+    return path

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Build (or reuse) the base images:
+#   busybox   Docker image hyperdock/busybox:latest         (tiny test containers)
+#   molecule  Docker image hyperdock/debian12-systemd:latest (Molecule platform)
+#   guest     $HYPERDOCK_CACHE/guest/current/{vmlinuz,initrd.img,rootfs.qcow2}
+#   all       the three above
+# Every artefact is keyed by a hash of its recipe (the recipe script, its
+# package list and the key of what it is built from), so an unchanged recipe
+# is reused, and a changed one is rebuilt. Artefacts are built under a temp
+# name and renamed (or tagged) last: a half-built one is never mistaken for done.
+# Overrides: MOLECULE_IMAGE=ref skips the molecule image (the user brings one);
+# DEBIAN_MIRROR picks the mirror debootstrap and apt use.
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_root "scripts/images/build.sh"
+
+HERE="$ROOT/scripts/images"
+export DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+export DEBIAN_FRONTEND=noninteractive
+BUSYBOX_IMAGE=hyperdock/busybox
+MOLECULE_IMAGE_NAME=hyperdock/debian12-systemd
+
+usage() { die "usage: build.sh busybox|molecule|guest|all (got: ${*:-nothing})"; }
+
+# Install the Debian packages a recipe needs on this machine, only if missing.
+need_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing build dependencies: ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# recipe_key ARG...: 12 hex digits over the ARGs, each a file (its name and
+# contents) or a plain string (a parent key, a tool version, the mirror).
+recipe_key() {
+  local f
+  {
+    for f in "$@"; do
+      if [ -f "$f" ]; then printf '%s\n' "${f#"$HERE"/}"; cat "$f"; else printf '%s\n' "$f"; fi
+    done
+  } | sha256sum | cut -c1-12
+}
+
+# Packages from a list file: one a line, '#' comments allowed.
+packages() { sed 's/#.*//' "$HERE/packages/$1.txt" | xargs; }
+
+# The shared debootstrap rootfs (python3, systemd, sudo, apt): a tarball both
+# the molecule and the guest image start from, so debootstrap runs once.
+base_key() { recipe_key "$HERE/base.sh" "$HERE/packages/base.txt" "mirror $DEBIAN_MIRROR"; }
+build_base() {
+  local key tar
+  key=$(base_key)
+  tar="$HYPERDOCK_CACHE/base/$key.tar"
+  if [ -f "$tar" ]; then
+    log "base rootfs: reusing cache $tar"
+  else
+    need_packages debootstrap
+    log "base rootfs: building $tar (debootstrap bookworm, a few minutes)"
+    mkdir -p "$HYPERDOCK_CACHE/base"
+    bash "$HERE/base.sh" "$tar.partial" "$(packages base)"
+    mv -f "$tar.partial" "$tar"
+    # Older bases are superseded; keep the cache from growing without bound.
+    find "$HYPERDOCK_CACHE/base" -maxdepth 1 -name '*.tar' ! -name "$key.tar" -delete
+  fi
+  BASE_TAR=$tar
+}
+
+# docker_image NAME KEY BUILDER ARGS...: reuse NAME:KEY if present, else build
+# it (the builder imports to NAME:KEY last), then point NAME:latest at it.
+docker_image() {
+  local name=$1 key=$2; shift 2
+  if docker image inspect "$name:$key" >/dev/null 2>&1; then
+    log "$name: reusing cached image $name:$key"
+  else
+    log "$name: building $name:$key"
+    "$@" "$name:$key"
+  fi
+  docker tag "$name:$key" "$name:latest"
+  # Superseded keys only take space; an image a container still uses stays.
+  local old
+  for old in $(docker images --format '{{.Tag}}' "$name"); do
+    if [[ $old =~ ^[0-9a-f]{12}$ && $old != "$key" ]]; then docker rmi "$name:$old" >/dev/null 2>&1 || true; fi
+  done
+}
+
+build_busybox() {
+  need_packages busybox-static
+  local key
+  key=$(recipe_key "$HERE/busybox.sh" "busybox-static $(dpkg-query -W -f='${Version}' busybox-static)")
+  docker_image "$BUSYBOX_IMAGE" "$key" bash "$HERE/busybox.sh"
+}
+
+build_molecule() {
+  if [ -n "${MOLECULE_IMAGE:-}" ]; then
+    log "molecule: MOLECULE_IMAGE=$MOLECULE_IMAGE is set; not building $MOLECULE_IMAGE_NAME"
+    return
+  fi
+  local key
+  key=$(recipe_key "$HERE/molecule.sh" "base $(base_key)")
+  if ! docker image inspect "$MOLECULE_IMAGE_NAME:$key" >/dev/null 2>&1; then build_base; fi
+  docker_image "$MOLECULE_IMAGE_NAME" "$key" bash "$HERE/molecule.sh" "${BASE_TAR:-}"
+}
+
+build_guest() {
+  local key dir
+  key=$(recipe_key "$HERE/guest.sh" "$HERE/packages/guest.txt" "base $(base_key)")
+  dir="$HYPERDOCK_CACHE/guest"
+  if [ -f "$dir/$key/rootfs.qcow2" ]; then
+    log "guest: reusing cache $dir/$key"
+  else
+    build_base
+    need_packages e2fsprogs qemu-utils
+    log "guest: building $dir/$key (kernel, cloud-init, ext4 -> qcow2)"
+    mkdir -p "$dir"
+    # A killed build may have left its chroot mounts behind: never rm -rf through them.
+    if grep -q " $dir/.partial-" /proc/self/mounts; then
+      die "mounts left under $dir/.partial-* by an interrupted build; unmount them (see /proc/self/mounts)"
+    fi
+    rm -rf "$dir"/.partial-*
+    bash "$HERE/guest.sh" "$BASE_TAR" "$dir/.partial-$key" "$(packages guest)"
+    rm -rf "${dir:?}/$key"
+    mv "$dir/.partial-$key" "$dir/$key"
+  fi
+  ln -sfn "$key" "$dir/current"
+  log "guest: $dir/current -> $key"
+}
+
+[ $# -eq 1 ] || usage "$@"
+start=$SECONDS
+case "$1" in
+  busybox) build_busybox ;;
+  molecule) build_molecule ;;
+  guest) build_guest ;;
+  all) build_busybox; build_molecule; build_guest ;;
+  *) usage "$@" ;;
+esac
+log "images ($1): done in $((SECONDS - start))s"
