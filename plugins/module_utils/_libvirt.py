@@ -1,0 +1,207 @@
+# Copyright: hyperdock.platform contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that talks to libvirt: connection, errors, hypervisor choice.
+
+Modules never ``import libvirt``; they call :func:`connect`, which fails the
+module with ansible's standard "libvirt-python is required" message when the
+binding is missing, and names the ``uri`` option when the daemon does not
+answer.  Every :class:`libvirt.libvirtError` is turned into a
+:class:`BackendError` that names the option it came from.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+LIBVIRT_IMPORT_ERROR: str | None
+try:
+    import libvirt  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the target host
+    libvirt = None
+    LIBVIRT_IMPORT_ERROR = traceback.format_exc()
+else:
+    LIBVIRT_IMPORT_ERROR = None
+    # libvirt prints every error on stderr by default; we report them ourselves.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+DEFAULT_URI = "qemu:///system"
+
+# The ioctl numbers of <linux/kvm.h>: _IO(0xAE, 0x00) and _IO(0xAE, 0x01).
+KVM_GET_API_VERSION = 0xAE00
+KVM_CREATE_VM = 0xAE01
+KVM_API_VERSION = 12
+# Long enough for SeaBIOS to finish POST under a working KVM (well under 1 s;
+# TCG takes about 0.2 s), short enough that a hanging or crawling nested KVM
+# costs a new guest only this much.
+KVM_PROBE_SECONDS = 3.0
+# A new guest should not pay for the probe every time; /run is emptied at each boot.
+KVM_PROBE_CACHE = "/run/hyperdock-kvm-probe.json"
+
+
+class BackendError(Exception):
+    """A failure that names the option (and value) it is about; ``str()`` is the user message."""
+
+    def __init__(self, option: str, value: object, message: str) -> None:
+        self.option = option
+        self.value = value
+        super().__init__(f"{option}: {value!r}: {message}" if value is not None else f"{option}: {message}")
+
+
+def require_libvirt(module: Any) -> None:
+    """Fail ``module`` with ansible's standard message when libvirt-python is missing."""
+    if libvirt is None:
+        from ansible.module_utils.basic import missing_required_lib
+
+        module.fail_json(msg=missing_required_lib("libvirt-python"), exception=LIBVIRT_IMPORT_ERROR)
+
+
+def error_text(exc: BaseException) -> str:
+    """The message of a libvirt error without libvirt's repeated prefixes."""
+    getter = getattr(exc, "get_error_message", None)
+    return (getter() if callable(getter) else None) or str(exc)
+
+
+def connect(uri: str | None) -> Any:
+    """Open ``uri`` (read/write); a daemon that does not answer fails naming ``uri``."""
+    uri = uri or DEFAULT_URI
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise BackendError("uri", uri, f"cannot connect to libvirt: {error_text(exc)}") from None
+
+
+def is_libvirt_error(exc: BaseException) -> bool:
+    return libvirt is not None and isinstance(exc, libvirt.libvirtError)
+
+
+def no_such(exc: BaseException) -> bool:
+    """Whether a libvirt error means "this object does not exist"."""
+    if not is_libvirt_error(exc):
+        return False
+    code = exc.get_error_code()
+    return code in (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_NO_NETWORK, libvirt.VIR_ERR_NO_STORAGE_POOL,
+                    libvirt.VIR_ERR_NO_STORAGE_VOL)
+
+
+def driver_of(uri: str) -> str:
+    """``qemu``, ``xen``, ``test``... from a URI such as ``qemu+ssh://host/system``."""
+    return uri.split(":", 1)[0].split("+", 1)[0].lower()
+
+
+@dataclass
+class HypervisorChoice:
+    """The domain type chosen for a guest, and why (reported in the result)."""
+
+    domain_type: str
+    reason: str
+
+
+def kvm_usable_cached(cache: str = KVM_PROBE_CACHE) -> tuple[bool, str]:
+    """:func:`kvm_usable`, probed once per host boot: the answer is kept in ``/run`` with the boot id."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot_id = handle.read().strip()
+    except OSError:
+        return kvm_usable()
+    try:
+        with open(cache) as handle:
+            cached = json.load(handle)
+        if cached.get("boot_id") == boot_id:
+            return bool(cached["ok"]), str(cached["reason"]) + " (probed once this boot)"
+    except (OSError, ValueError, KeyError):
+        pass
+    ok, reason = kvm_usable()
+    with contextlib.suppress(OSError):
+        with open(cache + ".tmp", "w") as handle:
+            json.dump({"boot_id": boot_id, "ok": ok, "reason": reason}, handle)
+        os.replace(cache + ".tmp", cache)
+    return ok, reason
+
+
+def kvm_usable(probe_seconds: float = KVM_PROBE_SECONDS, qemu: str | None = None) -> tuple[bool, str]:
+    """Whether ``/dev/kvm`` really runs guests on this host, and why (not).
+
+    Opening the device and asking its API version is not enough: nested KVM
+    can answer every ioctl and then hang the first time a vCPU runs.  So the
+    last check boots QEMU's own firmware (SeaBIOS) under KVM with its debug
+    console on port 0x402, and requires the firmware to finish POST in a few
+    seconds.
+    """
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        return False, f"/dev/kvm cannot be opened ({os.strerror(exc.errno or errno.ENOENT)})"
+    try:
+        version = fcntl.ioctl(fd, KVM_GET_API_VERSION)
+        if version != KVM_API_VERSION:
+            return False, f"/dev/kvm answers API version {version}, not {KVM_API_VERSION}"
+        vm_fd = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+        os.close(vm_fd)
+    except OSError as exc:
+        return False, f"/dev/kvm refuses to create a VM ({exc})"
+    finally:
+        os.close(fd)
+    qemu = qemu or shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64"
+    if not os.path.exists(qemu):
+        return True, "/dev/kvm answers KVM_GET_API_VERSION and KVM_CREATE_VM (no QEMU found to probe further)"
+    return _probe_firmware(qemu, probe_seconds)
+
+
+def _probe_firmware(qemu: str, seconds: float) -> tuple[bool, str]:
+    cmd = [qemu, "-accel", "kvm", "-machine", "pc", "-nodefaults", "-display", "none", "-no-reboot",
+           "-chardev", "stdio,id=dbg", "-device", "isa-debugcon,iobase=0x402,chardev=dbg"]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as exc:
+        return False, f"cannot run {qemu} to probe KVM ({exc})"
+    deadline = time.monotonic() + seconds
+    seen = b""
+    try:
+        while time.monotonic() < deadline:
+            ready, _w, _x = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+            if b"No bootable device" in seen or b"Booting from" in seen:
+                return True, "/dev/kvm works: QEMU firmware finished POST under KVM"
+    finally:
+        proc.kill()
+        proc.wait()
+    if b"SeaBIOS" in seen:
+        return False, f"/dev/kvm opens, but QEMU firmware did not finish POST under KVM within {seconds:g}s (TCG needs about 0.2s: nested KVM hangs or crawls)"
+    return False, "/dev/kvm opens, but QEMU could not start a KVM guest: " + seen.decode(errors="replace").strip()[-200:]
+
+
+def choose_hypervisor(conn: Any, requested: str, kvm_probe: Any = None) -> HypervisorChoice:
+    """The libvirt domain type for ``hypervisor`` (auto, kvm, qemu or xen) on ``conn``."""
+    uri = conn.getURI()
+    driver = driver_of(uri)
+    if requested == "xen":
+        return HypervisorChoice("xen", "hypervisor=xen was requested")
+    if requested in ("kvm", "qemu"):
+        return HypervisorChoice(requested, f"hypervisor={requested} was requested")
+    if driver in ("xen", "libxl"):
+        return HypervisorChoice("xen", f"the connection {uri} is the libxl (Xen) driver")
+    if driver == "test":
+        return HypervisorChoice("test", f"the connection {uri} is libvirt's test driver")
+    caps = conn.getCapabilities()
+    if "<domain type='kvm'" not in caps and '<domain type="kvm"' not in caps:
+        return HypervisorChoice("qemu", "libvirt reports no kvm domain type on this host; using QEMU TCG")
+    ok, why = (kvm_probe or kvm_usable_cached)()
+    if ok:
+        return HypervisorChoice("kvm", why)
+    return HypervisorChoice("qemu", why + "; using QEMU TCG")

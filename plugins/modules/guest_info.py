@@ -1,0 +1,95 @@
+#!/usr/bin/python
+# Copyright: hyperdock.platform contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: guest_info
+short_description: Read one libvirt guest, or all of them, in the guest module's vocabulary
+version_added: 0.1.0
+description:
+  - Reports each guest's state, resources and limits (as M(hyperdock.platform.guest) options are written),
+    disks, interfaces with MAC and IP addresses, autostart and hypervisor type.
+  - IP addresses come from the DHCP leases of libvirt networks, the guest agent, or the host's ARP table,
+    whichever answers first.
+author:
+  - Hyperdock Platform Team (@hyperdock)
+extends_documentation_fragment:
+  - hyperdock.platform.libvirt
+  - hyperdock.platform.libvirt.attributes
+attributes:
+  check_mode:
+    support: full
+    details: This action does not modify state.
+  diff_mode:
+    support: N/A
+    details: This action does not modify state.
+  idempotent:
+    support: full
+    details: This action does not modify state.
+options:
+  name:
+    description: One guest. All guests when not given.
+    type: str
+seealso:
+  - module: hyperdock.platform.guest
+"""
+
+EXAMPLES = r"""
+- name: Every guest on the host
+  hyperdock.platform.guest_info:
+  register: all_guests
+
+- name: One guest's addresses
+  hyperdock.platform.guest_info:
+    name: web1
+  register: web1
+
+- name: Print them
+  ansible.builtin.debug:
+    msg: "{{ web1.guests[0].interfaces | map(attribute='addresses') | flatten }}"
+"""
+
+RETURN = r"""
+exists:
+  description: Whether any guest was found.
+  returned: always
+  type: bool
+guests:
+  description: The guests, sorted by name.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: web1
+      uuid: 0a95f6ed-b8de-489a-ba9b-18f29c5daa07
+      state: running
+      autostart: true
+      hypervisor: kvm
+      vcpus: 2
+      max_vcpus: 4
+      memory: 1G
+      max_memory: 4G
+      cpu_shares: 2048
+      memory_hard_limit: 3G
+      disks: [{target: vda, pool: default, volume: web1.qcow2, bus: virtio, format: qcow2, iotune: {total_bytes_sec: 100M}}]
+      interfaces: [{network: default, mac: "52:54:00:12:34:56", model: virtio, addresses: [192.168.122.20]}]
+      live: {vcpus: 2, memory: 1G, max_vcpus: 4, max_memory: 4G}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.hyperdock.platform.plugins.module_utils._libvirt_apply import run_guest_info
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(uri=dict(type="str", default="qemu:///system"), name=dict(type="str")),
+        supports_check_mode=True,
+    )
+    run_guest_info(module)
+
+
+if __name__ == "__main__":
+    main()
