@@ -25,8 +25,18 @@ cd "$rootfs"
 cat /etc/resolv.conf >etc/resolv.conf
 mount -t proc proc proc
 mount -t sysfs sys sys
-mount --bind /dev dev
-mount --bind /dev/pts dev/pts
+# A private /dev, never the host's: package scripts in the chroot (udev's,
+# among others) re-own device nodes by the chroot's group ids, and once turned
+# the host's /dev/kvm into root:rdma, which made libvirtd re-probe QEMU on every
+# connection.
+mount -t tmpfs -o mode=0755,nosuid tmpfs dev
+for node in "null c 1 3" "zero c 1 5" "full c 1 7" "random c 1 8" "urandom c 1 9" "tty c 5 0"; do
+  read -r name kind major minor <<<"$node"
+  mknod -m 0666 "dev/$name" "$kind" "$major" "$minor"
+done
+mkdir -p dev/pts dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts dev/pts
+ln -s pts/ptmx dev/ptmx
 mkdir -p "$HYPERDOCK_CACHE/debs"
 mount --bind "$HYPERDOCK_CACHE/debs" var/cache/apt/archives
 # No daemon may start inside the build chroot.
