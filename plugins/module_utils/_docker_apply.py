@@ -11,6 +11,8 @@ the service and the step.
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -372,13 +374,23 @@ def apply_plan(client: Any, plan: Plan, levels: list[list[Service]], actual: dic
 # Usage (docker_service_info).
 # --------------------------------------------------------------------------
 
-def usage(client: Any, container_id: str) -> dict[str, Any]:
-    """One stats sample: memory, CPU % and pids, against the limits."""
+def usage(client: Any, container_id: str, pid: int | None = None) -> dict[str, Any]:
+    """One stats sample: memory, CPU % and pids, against the limits.
+
+    Some engines answer with empty stats (seen: dockerd 20.10 on a cgroup v1
+    host whose controllers it cannot read).  Then, when the container's main
+    process is visible here (a local daemon), the same numbers come from the
+    container's own cgroup files; ``source`` says which was used.
+    """
     try:
         stats = client.api.stats(container_id, stream=False)
     except Exception as exc:
         raise translate(exc, f"container {container_id[:12]}: stats") from None
     memory = stats.get("memory_stats") or {}
+    if "usage" not in memory and pid:
+        from_cgroup = cgroup_usage(pid)
+        if from_cgroup is not None:
+            return from_cgroup
     cpu = stats.get("cpu_stats") or {}
     pre = stats.get("precpu_stats") or {}
     cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - (pre.get("cpu_usage") or {}).get("total_usage", 0)
@@ -388,10 +400,88 @@ def usage(client: Any, container_id: str) -> dict[str, Any]:
     cache = (memory.get("stats") or {}).get("cache", 0)
     pids = stats.get("pids_stats") or {}
     return {
-        # None, not 0, when the engine reports nothing (some nested set-ups give empty stats)
+        # None, not 0, when the engine reports nothing and no cgroup is readable
         "memory_used": max(memory["usage"] - cache, 0) if "usage" in memory else None,
         "memory_limit": memory.get("limit"),
         "cpu_percent": cpu_percent,
         "pids_used": pids.get("current"),
         "pids_limit": pids.get("limit"),
+        "source": "engine" if "usage" in memory else None,
+    }
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+CPU_SAMPLE_SECONDS = 0.25
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    return None if text in ("", "max") else int(text.split()[0])
+
+
+def _memory_stat(path: str, key: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                name, _sep, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except OSError:
+        pass
+    return 0
+
+
+def cgroup_paths(pid: int, proc: str = "/proc") -> dict[str, str]:
+    """Controller -> the process's cgroup directory, for cgroup v1 and v2 (key "")."""
+    paths: dict[str, str] = {}
+    try:
+        with open(f"{proc}/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return paths
+    for line in lines:
+        _hierarchy, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            controller = controller.replace("name=", "")
+            paths[controller] = os.path.join(CGROUP_ROOT, controller, path.lstrip("/")) if controller else os.path.join(CGROUP_ROOT, path.lstrip("/"))
+    return paths
+
+
+def cgroup_usage(pid: int, proc: str = "/proc") -> dict[str, Any] | None:
+    """Memory (less page cache), CPU % over a short sample, and pids, from cgroup files."""
+    paths = cgroup_paths(pid, proc)
+    if "memory" in paths:  # cgroup v1
+        mem_dir, cpu_file, pids_dir = paths["memory"], os.path.join(paths.get("cpuacct", ""), "cpuacct.usage"), paths.get("pids", "")
+        used = _read_int(os.path.join(mem_dir, "memory.usage_in_bytes"))
+        if used is not None:
+            used -= _memory_stat(os.path.join(mem_dir, "memory.stat"), "total_cache")
+        limit = _read_int(os.path.join(mem_dir, "memory.limit_in_bytes"))
+        cpu_ns = lambda: _read_int(cpu_file)  # noqa: E731 - sampled twice below
+    elif "" in paths:  # cgroup v2
+        mem_dir = pids_dir = paths[""]
+        used = _read_int(os.path.join(mem_dir, "memory.current"))
+        if used is not None:
+            used -= _memory_stat(os.path.join(mem_dir, "memory.stat"), "file")
+        limit = _read_int(os.path.join(mem_dir, "memory.max"))
+        usec = lambda: _memory_stat(os.path.join(mem_dir, "cpu.stat"), "usage_usec")  # noqa: E731
+        cpu_ns = lambda: usec() * 1000  # noqa: E731
+    else:
+        return None
+    if used is None:
+        return None
+    first, started = cpu_ns(), time.monotonic()
+    time.sleep(CPU_SAMPLE_SECONDS)
+    second, elapsed = cpu_ns(), time.monotonic() - started
+    cpu_percent = round((second - first) / (elapsed * 1e9) * 100, 2) if first is not None and second is not None and elapsed > 0 else 0.0
+    return {
+        "memory_used": max(used, 0),
+        "memory_limit": limit,
+        "cpu_percent": max(cpu_percent, 0.0),
+        "pids_used": _read_int(os.path.join(pids_dir, "pids.current")) if pids_dir else None,
+        "pids_limit": _read_int(os.path.join(pids_dir, "pids.max")) if pids_dir else None,
+        "source": "cgroup",
     }

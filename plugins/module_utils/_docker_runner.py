@@ -263,11 +263,11 @@ def describe(attrs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _with_usage(entry: dict[str, Any], client: Any) -> dict[str, Any]:
+def _with_usage(entry: dict[str, Any], client: Any, pid: int | None = None) -> dict[str, Any]:
     if entry["state"] != "started":
         entry["usage"] = None
         return entry
-    use = usage(client, entry["id"])
+    use = usage(client, entry["id"], pid)
     limit = entry["config"].get("memory")
     mem_limit = parse_size(limit, "memory") if limit else None
     entry["usage"] = {
@@ -279,6 +279,7 @@ def _with_usage(entry: dict[str, Any], client: Any) -> dict[str, Any]:
         "cpus_limit": entry["config"].get("cpus"),
         "pids_used": use["pids_used"],
         "pids_limit": entry["config"].get("pids_limit") if (entry["config"].get("pids_limit") or 0) > 0 else None,
+        "source": use["source"],
     }
     return entry
 
@@ -301,10 +302,12 @@ def run_info(module: Any) -> None:
 
     try:
         inspected = parallel_map(lambda t: inspect(client, t), targets, params["parallel"])
-        entries = [describe(a) for a in inspected if a is not None]
+        found = [a for a in inspected if a is not None]
+        entries = [describe(a) for a in found]
         missing = [t for t, a in zip(targets, inspected) if a is None]
         if params["usage"]:
-            entries = parallel_map(lambda e: _with_usage(e, client), entries, params["parallel"])
+            pids = [(a.get("State") or {}).get("Pid") or None for a in found]
+            entries = parallel_map(lambda pair: _with_usage(pair[0], client, pair[1]), list(zip(entries, pids)), params["parallel"])
     except DockerError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, services=sorted(entries, key=lambda e: e["name"]), missing=missing)

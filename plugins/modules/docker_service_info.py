@@ -103,7 +103,10 @@ services:
       description: Its configuration in the options of M(hyperdock.platform.docker_service).
       type: dict
     usage:
-      description: Live usage against limits (null when stopped or O(usage=false)).
+      description:
+        - Live usage against limits (null when stopped or O(usage=false)).
+        - C(source) is V(engine) when the numbers come from the engine's one-shot stats, or V(cgroup) when the engine
+          reported none and they were read from the container's cgroup files (a local daemon only).
       type: dict
   sample:
     - name: web
@@ -112,7 +115,8 @@ services:
       health: healthy
       uptime_seconds: 3600.2
       config: {image: "hyperdock/busybox:latest", memory: 128M, cpus: "0.5", pids_limit: 50}
-      usage: {memory_used: 2M, memory_limit: 128M, memory_percent: 1.56, cpu_percent: 0.1, cpus_limit: "0.5", pids_used: 2, pids_limit: 50}
+      usage: {memory_used: 2M, memory_limit: 128M, memory_percent: 1.56, cpu_percent: 0.1, cpus_limit: "0.5", pids_used: 2, pids_limit: 50,
+              source: engine}
 missing:
   description: Names in O(name) that match no container.
   returned: always

@@ -212,6 +212,12 @@ def test_services_project(run_task, cleanup):
     assert set(entries) == {"db", "web", "worker"}
     assert entries["web"]["config"]["memory"] == "48M" and entries["web"]["state"] == "started"
     assert entries["web"]["usage"]["memory_limit"] == "48M" and entries["web"]["usage"]["pids_limit"] == 20
+    # Real numbers, from the engine's stats or, where it reports none, the cgroup files.
+    web_usage = entries["web"]["usage"]
+    assert web_usage["source"] in ("engine", "cgroup")
+    assert 0 < web_usage["memory_used_bytes"] <= 48 * 2**20
+    assert 1 <= web_usage["pids_used"] <= 20
+    assert web_usage["cpu_percent"] >= 0
     assert entries["web"]["uptime_seconds"] >= 0
 
     # Prune removes only this project's undeclared containers, found by label.
