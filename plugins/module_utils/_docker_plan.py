@@ -111,12 +111,15 @@ def check_ports(services: list[Service]) -> None:
             owners[key] = service.name
 
 
-def check_budget(services: list[Service], budget: dict[str, Any], require_limits: bool) -> dict[str, Any]:
+def check_budget(services: list[Service], budget: dict[str, Any], require_limits: bool,
+                 others: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     """Refuse a set of services over the budget; return the sums as a report.
 
     ``budget`` has ``memory`` (bytes), ``cpus`` (NanoCpus) and ``pids``, each
     ``None`` for no limit.  With ``require_limits``, every service must set
-    ``memory``, ``cpus`` (or ``cpu_quota``) and ``pids_limit``.
+    ``memory``, ``cpus`` (or ``cpu_quota``) and ``pids_limit``.  ``others`` are
+    running containers outside the project (name -> memory, cpus, pids): they
+    share the host, so they count too, named ``other:<name>``.
     """
     active = [s for s in services if s.state != "absent"]
     if require_limits:
@@ -131,6 +134,10 @@ def check_budget(services: list[Service], budget: dict[str, Any], require_limits
         "cpus": {s.name: nano_cpus_of(s.spec) for s in active if nano_cpus_of(s.spec)},
         "pids": {s.name: s.spec["pids_limit"] for s in active if (s.spec.get("pids_limit") or 0) > 0},
     }
+    for name, limits in (others or {}).items():
+        for key in parts:
+            if limits.get(key):
+                parts[key][f"other:{name}"] = limits[key]
     show = {"memory": format_size, "cpus": format_cpus, "pids": str}
     report: dict[str, Any] = {}
     for key, values in parts.items():

@@ -72,6 +72,7 @@ SERVICES_MODULE_ARGS: dict[str, Any] = dict(
         "prune": {"type": "bool", "default": False},
         "remove_volumes": {"type": "bool", "default": False},
         "budget": {"type": "dict", "options": {"memory": {"type": "str"}, "cpus": {"type": "str"}, "pids": {"type": "int"}}},
+        "budget_scope": {"type": "str", "default": "host", "choices": ["host", "project"]},
         "overcommit": {"type": "float", "default": 1.0},
         "require_limits": {"type": "bool", "default": False},
         "parallel": {"type": "int", "default": DEFAULT_PARALLEL},
@@ -92,6 +93,26 @@ INFO_MODULE_ARGS: dict[str, Any] = dict(
 
 def _needs_host_cpus(raws: list[dict[str, Any]]) -> bool:
     return any(r.get("cpuset_cpus") is not None or r.get("cpus") is not None for r in raws)
+
+
+def _other_containers(client: Any, project: str, parallel: int) -> dict[str, dict[str, int]]:
+    """The limits of running containers that are not this project's (they share the budget)."""
+    from ansible_collections.hyperdock.platform.plugins.module_utils._docker_apply import inspect
+
+    try:
+        listing = client.api.containers(filters={"status": "running"})
+    except Exception as exc:
+        raise translate(exc, "listing containers") from None
+    ids = [c["Id"] for c in listing if (c.get("Labels") or {}).get(LABEL_PROJECT) != project]
+    result = {}
+    for attrs in parallel_map(lambda i: inspect(client, i), ids, parallel):
+        if attrs is None:  # gone meanwhile
+            continue
+        host = attrs.get("HostConfig") or {}
+        cpus = host.get("NanoCpus") or (host["CpuQuota"] * 10**9 // host["CpuPeriod"] if (host.get("CpuQuota") or 0) > 0 and host.get("CpuPeriod") else 0)
+        result[attrs.get("Name", attrs["Id"][:12]).lstrip("/")] = {
+            "memory": host.get("Memory") or 0, "cpus": cpus, "pids": max(host.get("PidsLimit") or 0, 0)}
+    return result
 
 
 def _host_info(client: Any) -> dict[str, Any]:
@@ -219,7 +240,8 @@ def run_services(module: Any) -> None:
                     for name, raw in sorted(raws.items())]
         topological_levels(services)
         check_ports(services)
-        budget = check_budget(services, _budget(params, info), params["require_limits"])
+        others = _other_containers(client, project, params["parallel"]) if params["budget_scope"] == "host" else {}
+        budget = check_budget(services, _budget(params, info), params["require_limits"], others)
         plan, extra = _execute(module, client, services, project, params["parallel"], params["prune"],
                                _resources(networks, volumes), params["remove_volumes"])
     except (SpecError, DockerError) as exc:

@@ -68,6 +68,15 @@ options:
       pids:
         description: Sum of C(pids_limit).
         type: int
+  budget_scope:
+    description:
+      - What counts against O(budget).
+      - V(host) counts this project's services and every running container of other projects or none, with
+        their memory, cpus and pids limits, since they share the host; the error names them C(other:<name>).
+      - V(project) counts this project's services only.
+    type: str
+    choices: [host, project]
+    default: host
   overcommit:
     description: Ratio applied to the host's capacity for the default O(budget).
     type: float

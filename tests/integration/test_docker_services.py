@@ -167,7 +167,9 @@ def project_args(project: str, **overrides: Any) -> dict[str, Any]:
         "web": dict(SLEEPER, depends_on=["db"], networks=[net], **limits),
         "worker": dict(SLEEPER, depends_on=["db"], **limits),
     }
-    args = {"project": project, "networks": [net], "volumes": [vol], "services": services, "require_limits": True}
+    # Project scope: the sums below must not depend on what else runs on this host.
+    args = {"project": project, "networks": [net], "volumes": [vol], "services": services, "require_limits": True,
+            "budget_scope": "project"}
     args.update(overrides)
     return args
 
@@ -301,3 +303,20 @@ def test_services_refuse_before_any_change(run_task, cleanup, change, needles):
     for needle in needles:
         assert needle in result["msg"]
     assert docker("ps", "-aq", "--filter", f"label=io.hyperdock.project={project}") == ""
+
+
+def test_host_budget_counts_other_projects_containers(run_task, cleanup):
+    project = f"hdtest-h{RUN}"
+    stranger = f"hdtest-{project}-other"
+    docker("run", "-d", "--name", stranger, "--memory", "64m", "--label", f"hyperdock-test.run={RUN}", BUSYBOX, "sleep", "3600")
+    args = project_args(project, budget={"memory": "128M"})
+    # The project alone (96M) fits 128M...
+    fits = run_task("hyperdock.platform.docker_services", args, check=True)
+    assert fits["budget"]["memory"]["used"] == "96M"
+    # ...but not next to the other container on the same host, which the error names.
+    refused = run_task("hyperdock.platform.docker_services", dict(args, budget_scope="host"), expect_failure=True)
+    no_traceback(refused)
+    assert "budget: memory 128M is exceeded" in refused["msg"]
+    assert f"other:{stranger} 64M" in refused["msg"]
+    assert docker("ps", "-aq", "--filter", f"label=io.hyperdock.project={project}") == ""
+

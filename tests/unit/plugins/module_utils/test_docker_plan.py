@@ -155,3 +155,16 @@ def test_budget():
     with pytest.raises(SpecError, match="service c: cpus, pids_limit not set; require_limits"):
         check_budget([svc("c", memory="1G")], {}, True)
     check_budget([svc("c", memory="1G", state="absent")], {"memory": 1}, True)
+
+
+def test_budget_counts_other_containers_on_the_host_and_names_them():
+    from ansible_collections.hyperdock.platform.plugins.module_utils._docker_plan import check_budget
+    from ansible_collections.hyperdock.platform.plugins.module_utils._docker_spec import SpecError, normalize_service
+
+    services = [normalize_service("web", {"image": "x", "memory": "256M"}, project="p")]
+    others = {"legacy": {"memory": 512 * 2**20, "cpus": 0, "pids": 0}}
+    report = check_budget(services, {"memory": 1024 * 2**20}, False, others)
+    assert report["memory"]["used"] == "768M"
+    with pytest.raises(SpecError) as err:
+        check_budget(services, {"memory": 700 * 2**20}, False, others)
+    assert "the services sum to 768M (other:legacy 512M, web 256M)" in str(err.value)
