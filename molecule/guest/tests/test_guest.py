@@ -85,5 +85,3 @@ def test_cloud_init_made_the_admin_user_with_the_key_and_hostname(host):
         host.run("sleep 5")
     assert result.rc == 0, result.stderr
     assert result.stdout.split() == ["tiny", "sudo-ok"]
-
-
