@@ -451,31 +451,38 @@ def cgroup_paths(pid: int, proc: str = "/proc") -> dict[str, str]:
     return paths
 
 
+def _cpu_ns(kind: str, path: str) -> int | None:
+    """CPU time used so far, in ns: cpuacct.usage (v1) or cpu.stat's usage_usec (v2)."""
+    if kind == "v1":
+        return _read_int(path)
+    usec = _memory_stat(path, "usage_usec")
+    return usec * 1000 if usec else None
+
+
 def cgroup_usage(pid: int, proc: str = "/proc") -> dict[str, Any] | None:
     """Memory (less page cache), CPU % over a short sample, and pids, from cgroup files."""
     paths = cgroup_paths(pid, proc)
     if "memory" in paths:  # cgroup v1
-        mem_dir, cpu_file, pids_dir = paths["memory"], os.path.join(paths.get("cpuacct", ""), "cpuacct.usage"), paths.get("pids", "")
+        mem_dir, pids_dir = paths["memory"], paths.get("pids", "")
+        kind, cpu_file = "v1", os.path.join(paths.get("cpuacct", ""), "cpuacct.usage")
         used = _read_int(os.path.join(mem_dir, "memory.usage_in_bytes"))
         if used is not None:
             used -= _memory_stat(os.path.join(mem_dir, "memory.stat"), "total_cache")
         limit = _read_int(os.path.join(mem_dir, "memory.limit_in_bytes"))
-        cpu_ns = lambda: _read_int(cpu_file)  # noqa: E731 - sampled twice below
     elif "" in paths:  # cgroup v2
         mem_dir = pids_dir = paths[""]
+        kind, cpu_file = "v2", os.path.join(mem_dir, "cpu.stat")
         used = _read_int(os.path.join(mem_dir, "memory.current"))
         if used is not None:
             used -= _memory_stat(os.path.join(mem_dir, "memory.stat"), "file")
         limit = _read_int(os.path.join(mem_dir, "memory.max"))
-        usec = lambda: _memory_stat(os.path.join(mem_dir, "cpu.stat"), "usage_usec")  # noqa: E731
-        cpu_ns = lambda: usec() * 1000  # noqa: E731
     else:
         return None
     if used is None:
         return None
-    first, started = cpu_ns(), time.monotonic()
+    first, started = _cpu_ns(kind, cpu_file), time.monotonic()
     time.sleep(CPU_SAMPLE_SECONDS)
-    second, elapsed = cpu_ns(), time.monotonic() - started
+    second, elapsed = _cpu_ns(kind, cpu_file), time.monotonic() - started
     cpu_percent = round((second - first) / (elapsed * 1e9) * 100, 2) if first is not None and second is not None and elapsed > 0 else 0.0
     return {
         "memory_used": max(used, 0),

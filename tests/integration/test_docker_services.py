@@ -319,4 +319,3 @@ def test_host_budget_counts_other_projects_containers(run_task, cleanup):
     assert "budget: memory 128M is exceeded" in refused["msg"]
     assert f"other:{stranger} 64M" in refused["msg"]
     assert docker("ps", "-aq", "--filter", f"label=io.hyperdock.project={project}") == ""
-
