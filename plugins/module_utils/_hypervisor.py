@@ -146,12 +146,11 @@ def hypervisor_facts(conn: Any, params: dict[str, Any], reserved_memory: int) ->
 
 
 def run_hypervisor_info(module: Any) -> None:
-    backend.require_libvirt(module)
     try:
         reserved = validate_options(module.params)
-        conn = backend.connect(module.params["uri"])
-    except (LimitError, backend.BackendError) as exc:
+    except LimitError as exc:
         module.fail_json(msg=str(exc))
+    conn = backend.open_for(module)
     try:
         facts = hypervisor_facts(conn, module.params, reserved)
     except Exception as exc:  # a libvirt error at the edge: report it, never a traceback
@@ -205,14 +204,13 @@ def check_budget(existing: list[Allocation], planned: list[Allocation], budget: 
 
 
 def run_guest_budget(module: Any) -> None:
-    backend.require_libvirt(module)
     params = module.params
     try:
         reserved = validate_options(params)
         planned = planned_allocations(params["guests"])
-        conn = backend.connect(params["uri"])
-    except (LimitError, backend.BackendError) as exc:
+    except LimitError as exc:
         module.fail_json(msg=str(exc))
+    conn = backend.open_for(module)
     try:
         cpus = conn.getInfo()[2]
         memory = host_memory_bytes(conn)

@@ -81,6 +81,21 @@ def connect(uri: str | None) -> Any:
         raise BackendError("uri", uri, f"cannot connect to libvirt: {error_text(exc)}") from None
 
 
+def open_for(module: Any) -> Any:
+    """The connection to ``module.params['uri']``, for a module runner.
+
+    Fails the module with ansible's "libvirt-python is required" message when
+    the binding is missing, and with a message naming ``uri`` when the daemon
+    does not answer.  ``fail_json`` exits, so a runner can use the result as is.
+    """
+    require_libvirt(module)
+    try:
+        return connect(module.params["uri"])
+    except BackendError as exc:
+        module.fail_json(msg=str(exc))
+        raise  # not reached: fail_json exits
+
+
 def is_libvirt_error(exc: BaseException) -> bool:
     return libvirt is not None and isinstance(exc, libvirt.libvirtError)
 

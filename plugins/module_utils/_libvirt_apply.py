@@ -517,12 +517,7 @@ def _check_networks(conn: Any, req: GuestRequest) -> None:
 
 
 def run_guest_info(module: Any) -> None:
-    lv.require_libvirt(module)
-    try:
-        conn = lv.connect(module.params["uri"])
-    except lv.BackendError as exc:
-        _fail(module, exc)
-        return
+    conn = lv.open_for(module)
     try:
         name = module.params.get("name")
         if name:

@@ -229,13 +229,8 @@ def apply(conn: Any, net: Any, nplan: NetworkPlan) -> None:
 
 
 def run(module: Any) -> None:
-    lv.require_libvirt(module)
     params = module.params
-    try:
-        conn = lv.connect(params["uri"])
-    except lv.BackendError as exc:
-        module.fail_json(msg=str(exc))
-        return
+    conn = lv.open_for(module)
     try:
         net, actual, active, autostart = read(conn, params["name"])
         nplan = plan_network(params, actual, active, autostart)

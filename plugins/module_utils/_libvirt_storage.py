@@ -77,13 +77,8 @@ def plan_pool(params: dict[str, Any], actual_xml: str | None, active: bool, auto
 
 
 def run_pool(module: Any) -> None:
-    lv.require_libvirt(module)
     params = module.params
-    try:
-        conn = lv.connect(params["uri"])
-    except lv.BackendError as exc:
-        module.fail_json(msg=str(exc))
-        return
+    conn = lv.open_for(module)
     try:
         pool = _lookup_pool(conn, params["name"])
         xml = pool.XMLDesc(lv.libvirt.VIR_STORAGE_XML_INACTIVE) if pool else None
@@ -165,15 +160,10 @@ def plan_volume(params: dict[str, Any], capacity: int | None, fmt: str | None) -
 
 
 def run_volume(module: Any) -> None:
-    lv.require_libvirt(module)
     from ansible_collections.hyperdock.platform.plugins.module_utils._libvirt_apply import create_volume
 
     params = module.params
-    try:
-        conn = lv.connect(params["uri"])
-    except lv.BackendError as exc:
-        module.fail_json(msg=str(exc))
-        return
+    conn = lv.open_for(module)
     try:
         pool = _lookup_pool(conn, params["pool"])
         if pool is None:

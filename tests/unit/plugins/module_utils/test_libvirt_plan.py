@@ -212,14 +212,18 @@ NOT_LIVE_ON_TEST_DRIVER = {"cpu_pinning", "cpu_quota_period", "cpu_shares", "dis
 NO_CHANGE_WHEN_OFF = {"stopped"}
 
 
-@pytest.mark.parametrize("change", sorted(CHANGES))
-@pytest.mark.parametrize("running", [False, True], ids=["shutoff", "running"])
+# Only the combinations that mean something: no case is generated just to be skipped.
+PREDICTION_CASES = [
+    pytest.param(change, running, id=f"{'running' if running else 'shutoff'}-{change}")
+    for running in (False, True)
+    for change in sorted(CHANGES)
+    if not (running and change in NOT_LIVE_ON_TEST_DRIVER) and not (not running and change in NO_CHANGE_WHEN_OFF)
+]
+
+
+@pytest.mark.parametrize(("change", "running"), PREDICTION_CASES)
 def test_check_mode_predicts_the_real_run(change, running, tmp_path):
     """Plan (what check mode reports), apply, read back: the guest is what the plan said, and a re-plan is empty."""
-    if running and change in NOT_LIVE_ON_TEST_DRIVER:
-        pytest.skip("the test driver cannot make this change live; covered against qemu:///system")
-    if not running and change in NO_CHANGE_WHEN_OFF:
-        pytest.skip("no change to predict")
     from ansible_collections.hyperdock.platform.plugins.module_utils import _libvirt_apply as ap
 
     image = tmp_path / "g.qcow2"
