@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +61,11 @@ def run_task(tmp_path: Path) -> TaskRunner:
 
 
 @pytest.fixture(scope="session")
-def scratch_dir() -> Path:
-    """A directory libvirt's qemu user can read (not under /tmp's private namespaces)."""
+def scratch_dir() -> Iterator[Path]:
+    """A directory libvirt's qemu user can read (not under /tmp's private namespaces), removed afterwards."""
     base = Path(os.environ.get("HYPERDOCK_TEST_DIR", "/var/lib/hyperdock-tests"))
     base.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="run-", dir=base))
     path.chmod(0o755)  # mkdtemp makes it 0700; libvirt's qemu user must reach files in it
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
