@@ -21,8 +21,11 @@ import shutil
 import subprocess
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from ansible_collections.hyperdock.platform.plugins.module_utils._units import LimitError
 
 LIBVIRT_IMPORT_ERROR: str | None
 try:
@@ -94,6 +97,32 @@ def open_for(module: Any) -> Any:
     except BackendError as exc:
         module.fail_json(msg=str(exc))
         raise  # not reached: fail_json exits
+
+
+@contextlib.contextmanager
+def reporting(module: Any, conn: Any, option: str, value: object) -> Iterator[None]:
+    """Run a runner's read, plan and apply on ``conn``.
+
+    A bad value (LimitError, BackendError) fails the module with its own
+    message, any other libvirt error fails it naming ``option``; the
+    connection is closed either way.
+    """
+    try:
+        yield
+    except (LimitError, BackendError) as exc:
+        module.fail_json(msg=str(exc))
+    except libvirt.libvirtError as exc:
+        module.fail_json(msg=str(BackendError(option, value, error_text(exc))))
+    finally:
+        conn.close()
+
+
+def exit_with_plan(module: Any, plan: Any, **extra: Any) -> None:
+    """Exit with a plan's result: changed, its actions, ``extra``, and the diff when asked for."""
+    result = {"changed": plan.changed, "actions": plan.as_list(), **extra}
+    if module._diff:
+        result["diff"] = plan.diff()
+    module.exit_json(**result)
 
 
 def is_libvirt_error(exc: BaseException) -> bool:

@@ -231,21 +231,9 @@ def apply(conn: Any, net: Any, nplan: NetworkPlan) -> None:
 def run(module: Any) -> None:
     params = module.params
     conn = lv.open_for(module)
-    try:
+    with lv.reporting(module, conn, "name", params["name"]):
         net, actual, active, autostart = read(conn, params["name"])
         nplan = plan_network(params, actual, active, autostart)
         if nplan.plan.changed and not module.check_mode:
             apply(conn, net, nplan)
-    except LimitError as exc:
-        module.fail_json(msg=str(exc))
-        return
-    except lv.libvirt.libvirtError as exc:
-        module.fail_json(msg=str(lv.BackendError("name", params["name"], lv.error_text(exc))))
-        return
-    finally:
-        conn.close()
-    result: dict[str, Any] = {"changed": nplan.plan.changed, "actions": nplan.plan.as_list(),
-                              "pending_restart": nplan.pending_restart, "network": nplan.plan.after}
-    if module._diff:
-        result["diff"] = nplan.plan.diff()
-    module.exit_json(**result)
+    lv.exit_with_plan(module, nplan.plan, pending_restart=nplan.pending_restart, network=nplan.plan.after)

@@ -79,25 +79,14 @@ def plan_pool(params: dict[str, Any], actual_xml: str | None, active: bool, auto
 def run_pool(module: Any) -> None:
     params = module.params
     conn = lv.open_for(module)
-    try:
+    with lv.reporting(module, conn, "name", params["name"]):
         pool = _lookup_pool(conn, params["name"])
         xml = pool.XMLDesc(lv.libvirt.VIR_STORAGE_XML_INACTIVE) if pool else None
         active, autostart = (bool(pool.isActive()), bool(pool.autostart())) if pool else (False, False)
         plan = plan_pool(params, xml, active, autostart)
         if plan.changed and not module.check_mode:
             _apply_pool(conn, pool, params, plan)
-    except LimitError as exc:
-        module.fail_json(msg=str(exc))
-        return
-    except lv.libvirt.libvirtError as exc:
-        module.fail_json(msg=str(lv.BackendError("name", params["name"], lv.error_text(exc))))
-        return
-    finally:
-        conn.close()
-    result: dict[str, Any] = {"changed": plan.changed, "actions": plan.as_list(), "pool": plan.after}
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+    lv.exit_with_plan(module, plan, pool=plan.after)
 
 
 def _lookup_pool(conn: Any, name: str) -> Any | None:
@@ -164,7 +153,7 @@ def run_volume(module: Any) -> None:
 
     params = module.params
     conn = lv.open_for(module)
-    try:
+    with lv.reporting(module, conn, "name", params["name"]):
         pool = _lookup_pool(conn, params["pool"])
         if pool is None:
             raise lv.BackendError("pool", params["pool"], "no such storage pool")
@@ -192,18 +181,7 @@ def run_volume(module: Any) -> None:
                 _copy_volume(conn, pool, params, size)
             else:
                 create_volume(conn, params["pool"], params["name"], None, size, params.get("backing_image"), "name")
-    except (LimitError, lv.BackendError) as exc:
-        module.fail_json(msg=str(exc))
-        return
-    except lv.libvirt.libvirtError as exc:
-        module.fail_json(msg=str(lv.BackendError("name", params["name"], lv.error_text(exc))))
-        return
-    finally:
-        conn.close()
-    result: dict[str, Any] = {"changed": plan.changed, "actions": plan.as_list(), "volume": plan.after}
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+    lv.exit_with_plan(module, plan, volume=plan.after)
 
 
 def _copy_volume(conn: Any, pool: Any, params: dict[str, Any], size: int | None) -> None:
