@@ -23,9 +23,12 @@ from ansible_collections.hyperdock.platform.plugins.module_utils._libvirt_domain
     BYTE_IOTUNE_KEYS,
     IOTUNE_KEYS,
     KIB,
+    LABELS_PREFIX,
+    LABELS_URI,
     XmlError,
     apply_overlay,
     interface_view,
+    labels_metadata,
     parse,
     render,
     view,
@@ -47,6 +50,9 @@ LIVE_GROUPS = {"cpu_shares": "sched", "cpu_quota": "sched", "cpu_period": "sched
 # VIR_DOMAIN_MEMORY_PARAM_UNLIMITED (KiB), which libvirt-python does not export.
 MEMORY_UNLIMITED = 9007199254740991
 STATES = {1: "running", 2: "running", 3: "paused", 4: "running", 5: "shutoff", 6: "shutoff", 7: "paused"}
+# libvirt's own state names, as `virsh list` prints them (spaces as underscores): the inventory's vocabulary.
+LIBVIRT_STATES = {0: "no_state", 1: "running", 2: "idle", 3: "paused", 4: "in_shutdown", 5: "shut_off", 6: "crashed",
+                  7: "pmsuspended"}
 
 
 # ---------------------------------------------------------------- read
@@ -303,6 +309,14 @@ def _apply_live(conn: Any, dom: Any, gplan: GuestPlan, option: str) -> None:
         target = option.split(".")[1]
         disk = next(d for d in spec.disks if d.target == target)
         dom.setBlockIoTune(target, {key: disk.iotune.get(key, 0) for key in IOTUNE_KEYS}, live)
+    elif option == "labels":
+        set_labels(dom, spec.labels, live | lv.libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+
+
+def set_labels(dom: Any, labels: dict[str, str], flags: int) -> None:
+    """Replace the guest's labels (none removes the element); other metadata elements are not touched."""
+    snippet = labels_metadata(labels)
+    dom.setMetadata(lv.libvirt.VIR_DOMAIN_METADATA_ELEMENT, snippet, LABELS_PREFIX if snippet else None, LABELS_URI, flags)
 
 
 def _note_boot_balloon(dom: Any, gplan: GuestPlan) -> None:
@@ -413,22 +427,79 @@ def _resize(conn: Any, dom: Any, dreq: Any, running: bool) -> None:
 # ---------------------------------------------------------------- info
 
 
-def guest_info(conn: Any, dom: Any) -> dict[str, Any]:
-    """One guest in the module's vocabulary: state, resources and limits, disks, interfaces with IPs."""
+def guest_info(conn: Any, dom: Any, usage: bool = True) -> dict[str, Any]:
+    """One guest in the module's vocabulary: state, resources and limits, labels, disks, interfaces with IPs,
+    and (with ``usage``) what a running guest uses now."""
     state = domain_state(dom)
     persistent = dom.isPersistent()
     config = parse(dom.XMLDesc(lv.libvirt.VIR_DOMAIN_XML_INACTIVE if persistent else 0))
     live = parse(dom.XMLDesc(0)) if state != "shutoff" else None
     info: dict[str, Any] = {"name": dom.name(), "uuid": dom.UUIDString(), "state": state,
                             "autostart": bool(dom.autostart()) if persistent else False, "persistent": bool(persistent)}
-    info.update({k: v for k, v in view(config).items() if v not in (None, {}, [])})
+    config_view = view(config)
+    info.update({k: v for k, v in config_view.items() if v not in (None, {}, [])})
+    info["labels"] = config_view["labels"]  # always there, {} when none
     if live is not None:
-        info["live"] = {k: v for k, v in view(live).items() if k in ("vcpus", "memory", "max_vcpus", "max_memory")}
+        info["live"] = {k: v for k, v in view(live).items() if k in ("vcpus", "memory", "max_vcpus", "max_memory", "labels")}
         target = balloon_target(dom)
         info["live"]["memory_target"] = format_size(target if target is not None else live.memory)
     addresses = interface_addresses(dom) if state == "running" else {}
     info["interfaces"] = [dict(interface_view(n), addresses=addresses.get((n.mac or "").lower(), [])) for n in (live or config).interfaces]
+    if usage:
+        info["usage"] = guest_usage(dom, live) if live is not None else None
     return info
+
+
+def guest_usage(dom: Any, live: Any) -> dict[str, Any]:
+    """What a running guest uses now, from calls that cost one round trip each; what a driver cannot tell is None."""
+    cpu_ns = dom.info()[4]
+    try:
+        rss_kib = dom.memoryStats().get("rss")
+    except lv.libvirt.libvirtError:
+        rss_kib = None
+    rss = None if rss_kib is None else rss_kib * KIB
+    disks = []
+    for disk in live.disks:
+        if not disk.target:
+            continue
+        try:
+            _capacity, allocation, _physical = dom.blockInfo(disk.target)
+        except lv.libvirt.libvirtError:
+            continue  # an empty CD-ROM drive, or a driver without blockInfo
+        disks.append({"target": disk.target, "allocation": format_size(allocation), "allocation_bytes": allocation})
+    return {"cpu_time_seconds": round(cpu_ns / 1e9, 3), "memory_rss": format_size(rss), "memory_rss_bytes": rss,
+            "disks": disks}
+
+
+def inventory_guests(uri: str) -> list[dict[str, Any]]:
+    """Every guest on ``uri`` for the inventory plugin, sorted by name: :func:`guest_info` without usage, plus
+    ``libvirt_state`` (libvirt's own state name) and ``address`` (the first IPv4 address, else the first global
+    IPv6 one, else None).  Raises :class:`BackendError` naming ``uri``."""
+    conn = lv.connect(uri)
+    try:
+        guests = []
+        for dom in sorted(conn.listAllDomains(0), key=lambda d: d.name()):
+            try:
+                info = guest_info(conn, dom, usage=False)
+                info["libvirt_state"] = LIBVIRT_STATES.get(dom.state()[0], "no_state")
+            except lv.libvirt.libvirtError as exc:
+                if lv.no_such(exc):
+                    continue  # undefined while we were reading
+                raise
+            info["address"] = first_address(info["interfaces"])
+            guests.append(info)
+        return guests
+    except lv.libvirt.libvirtError as exc:
+        raise lv.BackendError("uri", uri, lv.error_text(exc)) from None
+    finally:
+        conn.close()
+
+
+def first_address(interfaces: list[dict[str, Any]]) -> str | None:
+    addresses = [a for nic in interfaces for a in nic.get("addresses", [])]
+    ipv4 = [a for a in addresses if ":" not in a]
+    ipv6 = [a for a in addresses if ":" in a and not a.lower().startswith("fe80:")]
+    return (ipv4 or ipv6 or [None])[0]
 
 
 def interface_addresses(dom: Any) -> dict[str, list[str]]:

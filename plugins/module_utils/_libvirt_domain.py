@@ -8,11 +8,16 @@ survive), and :func:`parse` reads domain XML back into a :class:`DomainSpec`.
 Both sides of a comparison go through :func:`view`, which writes a spec in the
 guest module's own vocabulary (``2G``, ``0-1``), so the planner compares
 meaning, not strings.
+
+Guest labels live in the domain's ``<metadata>`` under our own namespace
+(:data:`LABELS_URI`); every other metadata element is kept as it was, with its
+own namespace prefix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,6 +32,10 @@ TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide":
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 XEN_OS_TYPES = {"pv": "linux", "pvh": "xenpvh", "hvm": "hvm"}
 XEN_HVMLOADER = "/usr/lib/xen/boot/hvmloader"
+# Guest labels: <hyperdock:labels xmlns:hyperdock=LABELS_URI><hyperdock:label name="role">docker</hyperdock:label>...
+LABELS_URI = "https://hyperdock.dev/xmlns/guest/1"
+LABELS_PREFIX = "hyperdock"
+XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace"
 
 
 class XmlError(ValueError):
@@ -93,6 +102,7 @@ class DomainSpec:
     memory_soft_limit: int | None = None
     swap_hard_limit: int | None = None
     blkio_weight: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- helpers
@@ -197,7 +207,17 @@ def parse(xml: str) -> DomainSpec:
             bridge=source.get("bridge") if source is not None and elem.get("type") == "bridge" else None,
             mac=mac.get("address").lower() if mac is not None and mac.get("address") else None,
             model=model.get("type") if model is not None else None))
+    spec.labels = _parse_labels(root)
     return spec
+
+
+def _parse_labels(root: ET.Element) -> dict[str, str]:
+    elem = root.find(f"metadata/{{{LABELS_URI}}}labels")
+    if elem is None:
+        return {}
+    # libvirt puts the children of an element given to virDomainSetMetadata in its namespace; accept bare ones too.
+    tags = (f"{{{LABELS_URI}}}label", "label")
+    return {child.get("name", ""): child.text or "" for child in elem if child.tag in tags and child.get("name")}
 
 
 def _cpus(text: str) -> tuple[int, ...]:
@@ -279,6 +299,7 @@ def render(spec: DomainSpec, base: str | None = None) -> str:
     vcpu.set("placement", "static")
     if spec.vcpus != spec.max_vcpus:
         vcpu.set("current", str(spec.vcpus))
+    _render_labels(root, spec.labels)
     _render_tuning(root, spec)
     _render_os(root, spec)
     _render_cpu(root, spec)
@@ -288,8 +309,7 @@ def render(spec: DomainSpec, base: str | None = None) -> str:
     if base is None:
         _render_defaults(root, devices, spec)
     _reorder(root)
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode")
+    return _tostring(root, _prefixes(base))
 
 
 # libvirt accepts its top-level elements in any order, but humans read the dumpxml order.
@@ -303,6 +323,93 @@ def _reorder(root: ET.Element) -> None:
     rank = {tag: i for i, tag in enumerate(_ORDER)}
     children.sort(key=lambda e: rank.get(e.tag, len(_ORDER)))
     root[:] = children
+
+
+def labels_element(labels: dict[str, str], namespace: str = LABELS_URI) -> ET.Element:
+    """``<labels><label name="role">docker</label>...</labels>``, sorted by name, in ``namespace`` (none when empty)."""
+    ns = f"{{{namespace}}}" if namespace else ""
+    elem = ET.Element(f"{ns}labels")
+    for name, value in sorted(labels.items()):
+        ET.SubElement(elem, f"{ns}label", {"name": name}).text = value
+    return elem
+
+
+def labels_metadata(labels: dict[str, str]) -> str | None:
+    """The ``metadata`` argument of virDomainSetMetadata for ``labels``: libvirt adds the namespace itself,
+    and refuses a snippet that declares it.  None removes the element."""
+    return ET.tostring(labels_element(labels, ""), encoding="unicode") if labels else None
+
+
+def _render_labels(root: ET.Element, labels: dict[str, str]) -> None:
+    metadata = root.find("metadata")
+    old = metadata.find(f"{{{LABELS_URI}}}labels") if metadata is not None else None
+    if labels:
+        if metadata is None:
+            metadata = _child(root, "metadata")
+        new = labels_element(labels)
+        if old is None:
+            metadata.append(new)
+        else:  # in place: the other metadata elements keep their order
+            metadata[list(metadata).index(old)] = new
+    elif old is not None:
+        metadata.remove(old)
+    if metadata is not None and not len(metadata):
+        root.remove(metadata)
+
+
+def _prefixes(xml: str | None) -> dict[str, str]:
+    """The prefix each namespace URI has in ``xml`` (the first one, when it has several)."""
+    found: dict[str, str] = {LABELS_URI: LABELS_PREFIX}
+    if xml:
+        for _event, (prefix, uri) in ET.iterparse(io.StringIO(xml), events=("start-ns",)):
+            if prefix and uri != LABELS_URI:
+                found.setdefault(uri, prefix)
+    return found
+
+
+def _declare_namespaces(elem: ET.Element, prefixes: dict[str, str]) -> None:
+    """Write ``elem``'s namespaced names with their own prefixes, declared on ``elem`` itself.
+
+    ElementTree would rename every prefix to ``ns0``, ``ns1``... and declare them all on the root element.
+    libvirt keeps metadata as it is given, so another tool's ``<libosinfo:libosinfo xmlns:libosinfo=...>``
+    would come back renamed; written this way it stays exactly as it was.
+    """
+    declared: dict[str, str] = {}
+
+    def qualified(name: str) -> str:
+        if not name.startswith("{"):
+            return name
+        uri, local = name[1:].split("}", 1)
+        if uri == XML_NAMESPACE:
+            return f"xml:{local}"  # bound by XML itself, never declared
+        if uri not in declared:
+            prefix = prefixes.get(uri) or "ns0"
+            number = 0
+            while prefix in declared.values():
+                number += 1
+                prefix = f"ns{number}"
+            declared[uri] = prefix
+        return f"{declared[uri]}:{local}"
+
+    for node in elem.iter():
+        if not isinstance(node.tag, str):
+            continue  # comments and processing instructions
+        node.tag = qualified(node.tag)
+        for key in [k for k in node.attrib if k.startswith("{")]:
+            node.attrib[qualified(key)] = node.attrib.pop(key)
+    for uri, prefix in declared.items():
+        elem.set(f"xmlns:{prefix}", uri)
+
+
+def _tostring(root: ET.Element, prefixes: dict[str, str]) -> str:
+    """Domain XML as text: each metadata element declares its own namespace (as libvirt writes it), anything
+    else namespaced (such as ``qemu:commandline``) is declared on ``<domain>``."""
+    metadata = root.find("metadata")
+    for elem in list(metadata) if metadata is not None else []:
+        _declare_namespaces(elem, prefixes)
+    _declare_namespaces(root, prefixes)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode")
 
 
 def _render_tuning(root: ET.Element, spec: DomainSpec) -> None:
@@ -470,8 +577,7 @@ def apply_overlay(xml: str, overlay: str) -> str:
         raise XmlError("xml", f"the overlay's root element must be <domain>, not <{extra.tag}>")
     root = ET.fromstring(xml)
     _merge(root, extra)
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode")
+    return _tostring(root, {**_prefixes(overlay), **_prefixes(xml)})
 
 
 def _identity(elem: ET.Element) -> tuple[str, ...]:
@@ -538,9 +644,11 @@ def view(spec: DomainSpec) -> dict[str, Any]:
         "blkio_weight": spec.blkio_weight,
         "disks": [disk_view(d) for d in spec.disks],
         "interfaces": [interface_view(n) for n in spec.interfaces],
+        "labels": dict(sorted(spec.labels.items())),
     }
 
 
 def copy_spec(spec: DomainSpec) -> DomainSpec:
     return replace(spec, disks=[replace(d, iotune=dict(d.iotune)) for d in spec.disks],
-                   interfaces=[replace(n) for n in spec.interfaces], cpu_pinning=dict(spec.cpu_pinning))
+                   interfaces=[replace(n) for n in spec.interfaces], cpu_pinning=dict(spec.cpu_pinning),
+                   labels=dict(spec.labels))

@@ -13,6 +13,7 @@ plus the target spec the applier writes.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +41,16 @@ from ansible_collections.hyperdock.platform.plugins.module_utils._units import (
 
 # Options libvirt can change on a running guest (each also persisted).
 LIVE_OPTIONS = ("vcpus", "memory", "cpu_shares", "cpu_quota", "cpu_period", "cpu_pinning", "memory_hard_limit",
-                "memory_soft_limit", "swap_hard_limit", "blkio_weight")
+                "memory_soft_limit", "swap_hard_limit", "blkio_weight", "labels")
 COMPARED = ("hypervisor", "xen_mode", "vcpus", "max_vcpus", "memory", "max_memory", "cpu_mode", "cpu_model",
             "machine", "firmware", "kernel", "initrd", "cmdline", "bootloader", "cpu_shares", "cpu_quota",
             "cpu_period", "cpu_pinning", "memory_hard_limit", "memory_soft_limit", "swap_hard_limit",
-            "blkio_weight", "disks", "interfaces")
+            "blkio_weight", "disks", "interfaces", "labels")
+LABEL_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+LABEL_NAME_HINT = "label names made of letters, digits, '_', '.' and '-', such as role or app.tier"
+# XML 1.0 cannot hold most control characters, and turns a carriage return into a line feed.
+LABEL_VALUE_BAD = re.compile(r"[\x00-\x08\x0b-\x1f]")
+LABEL_VALUE_HINT = "a string (quote numbers and booleans in YAML), without control characters other than tab and newline"
 MIN_MEMORY = 16 * 1024 ** 2
 SEED_FILES = ("user-data", "meta-data", "network-config")
 
@@ -90,6 +96,7 @@ class GuestRequest:
     memory_soft_limit: int | None = None
     swap_hard_limit: int | None = None
     blkio_weight: int | None = None
+    labels: dict[str, str] | None = None
     xml: str | None = None
 
 
@@ -160,6 +167,8 @@ def parse_request(params: dict[str, Any]) -> GuestRequest:
             number = parse_int(vcpu, "cpu_pinning", 0, 4095)
             req.cpu_pinning[number] = format_cpuset(parse_cpuset(cpuset, f"cpu_pinning.{vcpu}")) or ""
     _check_limits(req, params)
+    if params.get("labels") is not None:
+        req.labels = parse_labels(params["labels"])
     if params.get("disks") is not None:
         req.disks = [_parse_disk(d, i) for i, d in enumerate(params["disks"])]
     if params.get("interfaces") is not None:
@@ -169,6 +178,18 @@ def parse_request(params: dict[str, Any]) -> GuestRequest:
         req.seed = seed_files(req.name, cloud_init)
         req.seed_path = cloud_init.get("path")
     return req
+
+
+def parse_labels(labels: object, option: str = "labels") -> dict[str, str]:
+    """Validated guest labels: names as LABEL_NAME_RE, values strings XML can hold."""
+    if not isinstance(labels, dict):
+        raise LimitError(option, labels, "a mapping of label name to string, such as {role: docker}")
+    for name, value in labels.items():
+        if not isinstance(name, str) or not LABEL_NAME_RE.match(name):
+            raise LimitError(option, {name: value}, LABEL_NAME_HINT)
+        if not isinstance(value, str) or LABEL_VALUE_BAD.search(value):
+            raise LimitError(f"{option}.{name}", value, LABEL_VALUE_HINT)
+    return dict(labels)
 
 
 def _check_limits(req: GuestRequest, params: dict[str, Any]) -> None:
@@ -276,7 +297,7 @@ def target_spec(req: GuestRequest, actual: DomainSpec | None, domain_type: str) 
         spec.domain_type = req.hypervisor
     for key in ("xen_mode", "cpu_mode", "cpu_model", "firmware", "kernel", "initrd", "cmdline", "bootloader",
                 "cpu_shares", "cpu_quota", "cpu_period", "cpu_pinning", "memory_hard_limit", "memory_soft_limit",
-                "swap_hard_limit", "blkio_weight"):
+                "swap_hard_limit", "blkio_weight", "labels"):
         value = getattr(req, key)
         if value is not None:
             setattr(spec, key, value)

@@ -13,7 +13,7 @@ description:
   - The module reads the guest, computes a plan by comparing the desired and the actual domain after normalising
     both, and applies the plan unless in check mode. Check mode and C(--diff) report that same plan.
   - Changes libvirt can make to a running guest (vcpus up to O(max_vcpus), memory up to O(max_memory), CPU
-    shares, quota and period, pinning, memory and block I/O tuning, per-disk I/O limits) are applied live
+    shares, quota and period, pinning, memory and block I/O tuning, per-disk I/O limits, labels) are applied live
     B(and) persisted. Everything else is persisted for the next boot and listed in RV(pending_reboot).
   - MAC addresses and the UUID never change on a re-run.
 author:
@@ -94,6 +94,16 @@ options:
   autostart:
     description: Whether libvirtd starts the guest when the host boots.
     type: bool
+  labels:
+    description:
+      - The guest's labels, a mapping of name to string such as C(role=docker) and C(tier=web). They are kept in the
+        domain's C(<metadata>) as C(<hyperdock:labels>), in the namespace C(https://hyperdock.dev/xmlns/guest/1);
+        any other metadata is left as it is.
+      - When set, these are all the labels; V({}) removes them. Not set leaves them as they are.
+      - Names are letters, digits, C(_), C(.) and C(-); values are strings (quote numbers and booleans in YAML).
+      - Changed live B(and) persisted on a running guest (and only persisted when it is off, or with O(apply=next_boot)).
+      - The P(hyperdock.platform.libvirt_guests#inventory) inventory plugin makes groups of them.
+    type: dict
   kernel:
     description: A kernel for direct kernel boot (also a Xen PV or PVH kernel).
     type: path
@@ -307,6 +317,13 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     var: web1.pending_reboot
 
+- name: Label it; labels change live, and the libvirt_guests inventory plugin groups by them
+  hyperdock.platform.guest:
+    name: web1
+    labels:
+      role: docker
+      tier: web
+
 - name: A Xen PVH guest with a direct kernel boot
   hyperdock.platform.guest:
     uri: xen:///system
@@ -367,7 +384,8 @@ guest:
   description: The guest after the run, in the module's vocabulary (empty when absent).
   returned: always
   type: dict
-  sample: {name: web1, state: running, vcpus: 2, memory: 1G, interfaces: [{network: default, mac: "52:54:00:12:34:56"}]}
+  sample: {name: web1, state: running, vcpus: 2, memory: 1G, interfaces: [{network: default, mac: "52:54:00:12:34:56"}],
+           labels: {role: docker}}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -406,7 +424,7 @@ def main() -> None:
             memory=dict(type="str"), max_memory=dict(type="str"),
             cpu_mode=dict(type="str", choices=["host-passthrough", "host-model", "custom", "maximum"]),
             cpu_model=dict(type="str"), machine=dict(type="str"),
-            firmware=dict(type="str", choices=["bios", "uefi"]), autostart=dict(type="bool"),
+            firmware=dict(type="str", choices=["bios", "uefi"]), autostart=dict(type="bool"), labels=dict(type="dict"),
             kernel=dict(type="path"), initrd=dict(type="path"), cmdline=dict(type="str"), bootloader=dict(type="str"),
             disks=dict(type="list", elements="dict", options=DISK),
             interfaces=dict(type="list", elements="dict", options=INTERFACE),

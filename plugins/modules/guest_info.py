@@ -10,7 +10,9 @@ short_description: Read one libvirt guest, or all of them, in the guest module's
 version_added: 0.1.0
 description:
   - Reports each guest's state, resources and limits (as M(hyperdock.platform.guest) options are written),
-    disks, interfaces with MAC and IP addresses, autostart and hypervisor type.
+    labels, disks, interfaces with MAC and IP addresses, autostart and hypervisor type.
+  - For a running (or paused) guest, also what it uses now, in RV(guests[].usage) - CPU time, the resident memory
+    of its process on the host, and how much of each disk is allocated.
   - IP addresses come from the DHCP leases of libvirt networks, the guest agent, or the host's ARP table,
     whichever answers first.
 author:
@@ -49,6 +51,17 @@ EXAMPLES = r"""
 - name: Print them
   ansible.builtin.debug:
     msg: "{{ web1.guests[0].interfaces | map(attribute='addresses') | flatten }}"
+
+- name: The guests labelled role=docker
+  ansible.builtin.debug:
+    msg: "{{ all_guests.guests | selectattr('labels.role', 'defined') | selectattr('labels.role', '==', 'docker') | map(attribute='name') }}"
+
+- name: The host memory each running guest takes
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.usage.memory_rss }}"
+  loop: "{{ all_guests.guests | selectattr('usage') }}"
+  loop_control:
+    label: "{{ item.name }}"
 """
 
 RETURN = r"""
@@ -75,7 +88,47 @@ guests:
       memory_hard_limit: 3G
       disks: [{target: vda, pool: default, volume: web1.qcow2, bus: virtio, format: qcow2, iotune: {total_bytes_sec: 100M}}]
       interfaces: [{network: default, mac: "52:54:00:12:34:56", model: virtio, addresses: [192.168.122.20]}]
-      live: {vcpus: 2, memory: 1G, max_vcpus: 4, max_memory: 4G}
+      labels: {role: docker, tier: web}
+      live: {vcpus: 2, memory: 1G, max_vcpus: 4, max_memory: 4G, memory_target: 1G, labels: {role: docker, tier: web}}
+      usage:
+        cpu_time_seconds: 812.405
+        memory_rss: 913408K
+        memory_rss_bytes: 935329792
+        disks: [{target: vda, allocation: 1515520K, allocation_bytes: 1551892480}]
+  contains:
+    labels:
+      description: The guest's labels (M(hyperdock.platform.guest)'s O(hyperdock.platform.guest#module:labels)), empty when it has none.
+      returned: always
+      type: dict
+      sample: {role: docker}
+    usage:
+      description:
+        - What the guest uses now; V(null) when it is not running.
+        - A value the hypervisor driver does not report is V(null).
+      returned: always
+      type: dict
+      contains:
+        cpu_time_seconds:
+          description: CPU time the guest has used since it started, in seconds.
+          type: float
+          returned: always
+          sample: 812.405
+        memory_rss:
+          description: Resident memory of the guest's process on the host, in the size vocabulary (V(896M), V(913408K)).
+          type: str
+          returned: always
+          sample: 913408K
+        memory_rss_bytes:
+          description: The same, in bytes.
+          type: int
+          returned: always
+          sample: 935329792
+        disks:
+          description: Each disk's allocation on the host (what a sparse or qcow2 image really takes), by target.
+          type: list
+          elements: dict
+          returned: always
+          sample: [{target: vda, allocation: 1515520K, allocation_bytes: 1551892480}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -8,10 +8,12 @@ Everything that needs no real QEMU (bad input, unreachable URI) runs against tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import uuid
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,7 @@ def tiny(guest_images: dict[str, str], workdir: Path, conn) -> dict[str, Any]:
         "interfaces": [{"network": "default"}],
         "cloud_init": {"user_data": {"hostname": NAME}, "ssh_authorized_keys": ["ssh-ed25519 AAAAtest it@hyperdock"],
                        "path": str(workdir / f"{NAME}-cidata.iso")},
+        "labels": {"role": "docker", "tier": "web"},
         "timeout": 5, "force": True,
     }
     yield args
@@ -91,6 +94,18 @@ def dom_of(conn):
 
 def kinds(result: dict[str, Any]) -> list[str]:
     return [a["action"] for a in result["actions"]]
+
+
+LABELS_URI = "https://hyperdock.dev/xmlns/guest/1"
+
+
+def labels_of(dom, flag: int) -> dict[str, str]:
+    """The guest's labels as libvirt has them (live or persistent), read without the collection's code."""
+    try:
+        xml = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, LABELS_URI, flag)
+    except libvirt.libvirtError:
+        return {}
+    return {e.get("name"): e.text or "" for e in ET.fromstring(xml)}
 
 
 def test_1_create_check_mode_then_real(run_task, tiny, conn, workdir):
@@ -163,6 +178,37 @@ def test_3_limits_change_live_on_the_running_guest(run_task, tiny, conn):
     tiny.update(args)
 
 
+def test_3b_labels_change_live_and_persist(run_task, tiny, conn):
+    dom = dom_of(conn)
+    live_flag, config_flag = libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG
+    for flag in (live_flag, config_flag):  # created with them by test_1
+        assert labels_of(dom, flag) == {"role": "docker", "tier": "web"}
+    balloon = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "https://hyperdock.platform/guest/1", live_flag)
+
+    args = dict(tiny, labels={"role": "docker", "tier": "db & cache", "owner": "team-a"})
+    predicted = run_task("hyperdock.platform.guest", args, check=True, diff=True)
+    assert kinds(predicted) == ["update_live"], predicted["actions"]
+    assert predicted["actions"][0]["changes"] == {"labels": {
+        "before": {"role": "docker", "tier": "web"}, "after": {"owner": "team-a", "role": "docker", "tier": "db & cache"}}}
+    assert predicted["diff"]["before"]["labels"] == {"role": "docker", "tier": "web"}
+    assert predicted["diff"]["after"]["labels"] == args["labels"]
+    assert labels_of(dom, live_flag) == labels_of(dom, config_flag) == {"role": "docker", "tier": "web"}  # check mode
+
+    result = run_task("hyperdock.platform.guest", args, diff=True)
+    assert result["actions"] == predicted["actions"] and result["diff"] == predicted["diff"]
+    assert result["applied_live"] == ["labels"] and result["pending_reboot"] == []
+    assert result["guest"]["labels"] == args["labels"]
+    for flag in (live_flag, config_flag):
+        assert labels_of(dom, flag) == args["labels"]
+    # The balloon target test_3 recorded is other metadata: untouched.
+    assert dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, "https://hyperdock.platform/guest/1", live_flag) == balloon
+
+    again = run_task("hyperdock.platform.guest", args)
+    assert again["changed"] is False, again["actions"]
+    assert run_task("hyperdock.platform.guest", dict(args, labels=None))["changed"] is False  # not given: left alone
+    tiny.update(args)
+
+
 def test_4_next_boot_changes_are_reported_pending(run_task, tiny, conn):
     args = dict(tiny, max_memory="384M", max_vcpus=3)
     predicted = run_task("hyperdock.platform.guest", args, check=True)
@@ -187,6 +233,17 @@ def test_5_guest_info_reports_the_module_vocabulary(run_task, tiny):
     assert guest["live"]["vcpus"] == 2 and guest["live"]["memory_target"] == "128M"
     everything = run_task("hyperdock.platform.guest_info", {})
     assert NAME in [g["name"] for g in everything["guests"]]
+
+
+def test_5b_guest_info_reports_labels_and_usage(run_task, tiny, conn):
+    guest = run_task("hyperdock.platform.guest_info", {"name": NAME})["guests"][0]
+    assert guest["labels"] == tiny["labels"] and guest["live"]["labels"] == tiny["labels"]
+    usage = guest["usage"]
+    assert usage["cpu_time_seconds"] > 0
+    assert usage["memory_rss_bytes"] > 16 * 1024 ** 2  # a QEMU process with a booted guest
+    assert usage["memory_rss"].endswith(("K", "M", "G")) and usage["memory_rss_bytes"] % 1024 == 0
+    vda = next(d for d in usage["disks"] if d["target"] == "vda")
+    assert 0 < vda["allocation_bytes"] <= 64 * 1024 ** 2 + 1024 ** 2 and vda["allocation"]
 
 
 def test_6_stop_then_absent_keeps_the_disk(run_task, tiny, conn, workdir):
@@ -216,6 +273,8 @@ BAD = [
     ({"interfaces": [{"network": "no-such-net"}]}, "interfaces[0].network: 'no-such-net': no such libvirt network"),
     ({"xml": "<domain><devices>"}, "xml: the overlay is not well-formed XML"),
     ({"uri": "qemu+unix:///system?socket=/nonexistent/hdk.sock"}, "uri: 'qemu+unix:///system?socket=/nonexistent/hdk.sock': cannot connect"),
+    ({"labels": {"bad name": "docker"}}, "labels: {'bad name': 'docker'} is not valid; expected label names made of letters"),
+    ({"labels": {"role": 5}}, "labels.role: 5 is not valid; expected a string"),
 ]
 
 
@@ -227,3 +286,41 @@ def test_bad_input_fails_naming_option_and_value(run_task, args, message):
     # ansible-core 2.19 adds "exception: (traceback unavailable)" to every fail_json; a real one would show a traceback.
     assert "Traceback" not in result.get("module_stderr", "") + str(result.get("exception", ""))
     assert result["changed"] is False
+
+
+# ---------------------------------------------------------------- labels on a guest that is off: persisted only
+
+@pytest.fixture
+def off_guest(conn) -> dict[str, Any]:
+    """A small guest that is only ever defined, never started; undefined at teardown."""
+    name = f"{NAME}-off"
+    yield {"name": name, "state": "present", "hypervisor": "qemu", "vcpus": 1, "memory": "64M"}
+    with contextlib.suppress(libvirt.libvirtError):
+        conn.lookupByName(name).undefine()
+
+
+def test_labels_on_a_guest_that_is_off(run_task, off_guest, conn):
+    config_flag = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+    args = dict(off_guest, labels={"role": "docker"})
+    predicted = run_task("hyperdock.platform.guest", args, check=True, diff=True)
+    assert kinds(predicted) == ["create"] and predicted["actions"][0]["changes"]["labels"] == {"before": None, "after": {"role": "docker"}}
+    result = run_task("hyperdock.platform.guest", args, diff=True)
+    assert result["actions"] == predicted["actions"]
+    dom = conn.lookupByName(off_guest["name"])
+    assert labels_of(dom, config_flag) == {"role": "docker"}
+    assert run_task("hyperdock.platform.guest", args)["changed"] is False
+
+    changed = dict(off_guest, labels={"role": "web", "tier": "a b"})
+    predicted = run_task("hyperdock.platform.guest", changed, check=True, diff=True)
+    result = run_task("hyperdock.platform.guest", changed, diff=True)
+    assert kinds(result) == kinds(predicted) == ["update"] and result["actions"] == predicted["actions"]
+    assert result["applied_live"] == [] and result["pending_reboot"] == []
+    assert result["diff"] == predicted["diff"] and result["diff"]["after"]["labels"] == {"role": "web", "tier": "a b"}
+    assert labels_of(dom, config_flag) == {"role": "web", "tier": "a b"} and dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+    assert run_task("hyperdock.platform.guest", changed)["changed"] is False
+
+    cleared = dict(off_guest, labels={})
+    assert run_task("hyperdock.platform.guest", cleared)["actions"][0]["changes"] == {
+        "labels": {"before": {"role": "web", "tier": "a b"}, "after": {}}}
+    assert labels_of(dom, config_flag) == {}
+    assert run_task("hyperdock.platform.guest", cleared)["changed"] is False
