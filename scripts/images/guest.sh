@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # guest.sh BASE_TAR OUTDIR "PACKAGES": the lab's bootable guest. OUTDIR gets
 # vmlinuz, initrd.img (direct kernel boot, cmdline in OUTDIR/cmdline) and
-# rootfs.qcow2, a whole-disk ext4 (no partition table) for /dev/vda.
+# rootfs.qcow2, a whole-disk ext4 (no partition table) for /dev/vda, and
+# packages.txt (every installed package and its version, one a line).
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 base_tar=$1 out=$2 packages=$3
@@ -60,6 +61,17 @@ in_chroot apt-get update -qq
 # shellcheck disable=SC2086 # one word per package
 in_chroot apt-get install -y -qq --no-install-recommends $packages >/dev/null
 
+# docker.io's postinst enabled dockerd for boot, as on any Debian host: fail
+# here rather than in a guest where the docker_engine role finds no daemon.
+if in_chroot dpkg -s docker.io >/dev/null 2>&1; then
+  for unit in multi-user.target.wants/docker.service sockets.target.wants/docker.socket; do
+    [ -L "etc/systemd/system/$unit" ] || die "docker.io is installed but $unit is not enabled in the image"
+  done
+fi
+# What the image holds, for people and tests (the rootfs itself is an ext4 in a qcow2).
+# shellcheck disable=SC2016 # dpkg-query's format, not a shell expansion
+in_chroot dpkg-query -W -f='${db:Status-Status} ${Package} ${Version}\n' | awk '$1 == "installed" {print $2, $3}' >"$out/packages.txt"
+
 cat >etc/network/interfaces <<'NET'
 # cloud-init writes interfaces.d/50-cloud-init: DHCP on the first NIC, or the
 # seed's network-config.
@@ -100,10 +112,11 @@ cd /
 unmount
 
 # ext4 straight from the tree (no loop device, no mount), on a sparse file.
+log "guest: the rootfs holds $(du -sm "$rootfs" | cut -f1) MiB, on a $DISK_SIZE disk"
 truncate -s "$DISK_SIZE" "$out/rootfs.raw"
 mkfs.ext4 -q -F -L rootfs -d "$rootfs" "$out/rootfs.raw"
 qemu-img convert -O qcow2 "$out/rootfs.raw" "$out/rootfs.qcow2"
 rm -f "$out/rootfs.raw"
-chmod 0644 "$out/rootfs.qcow2"
+chmod 0644 "$out/rootfs.qcow2" "$out/packages.txt"
 echo "$CMDLINE" >"$out/cmdline"
 echo "$kver" >"$out/kernel-version"

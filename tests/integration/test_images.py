@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 BUSYBOX = "hyperdock/busybox:latest"
 MOLECULE = os.environ.get("MOLECULE_IMAGE") or "hyperdock/debian12-systemd:latest"
 GUEST = Path(os.environ.get("HYPERDOCK_CACHE", "/var/cache/hyperdock")) / "guest" / "current"
+LAB_BASE = "hyperdock/lab-base:latest"
+LAB_DB = "hyperdock/lab-db:1"
+LAB_WEB = {"1": "hyperdock/lab-web:1", "2": "hyperdock/lab-web:2"}
+OCI = "org.opencontainers.image."
 SYSTEMD_FLAGS = ["--cap-add", "SYS_ADMIN", "--tmpfs", "/run", "--tmpfs", "/run/lock",
                  "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro"]
 VIRSH = ["virsh", "-c", "qemu:///system"]
@@ -101,6 +109,158 @@ def test_molecule_image_apt_reaches_the_mirror(systemd_container: str) -> None:
     assert "Candidate:" in out and "Candidate: (none)" not in out
 
 
+def image_info(image: str) -> dict[str, Any]:
+    need_docker_image(image)
+    info: dict[str, Any] = json.loads(run(["docker", "image", "inspect", image]).stdout)[0]
+    return info
+
+
+def test_lab_base_is_one_layer_without_systemd(dockerd: str) -> None:
+    info = image_info(LAB_BASE)
+    assert len(info["RootFS"]["Layers"]) == 1
+    assert info["Config"]["Labels"][OCI + "title"] == "hyperdock/lab-base"
+    # Only a booted system needs these; python3 stays for lab-web.
+    script = "! dpkg -s systemd sudo dbus >/dev/null 2>&1 && python3 --version && test -x /usr/sbin/policy-rc.d"
+    assert run(["docker", "run", "--rm", LAB_BASE, "sh", "-c", script]).stdout.startswith("Python 3.")
+
+
+@pytest.mark.parametrize("image,title,version,port", [
+    (LAB_DB, "hyperdock/lab-db", "1", "3306/tcp"),
+    (LAB_WEB["1"], "hyperdock/lab-web", "1", "8080/tcp"),
+    (LAB_WEB["2"], "hyperdock/lab-web", "2", "8080/tcp"),
+])
+def test_lab_service_image_labels_port_and_healthcheck(dockerd: str, image: str, title: str, version: str, port: str) -> None:
+    info = image_info(image)
+    config = info["Config"]
+    labels = config["Labels"]
+    assert labels[OCI + "title"] == title
+    assert labels[OCI + "version"] == version
+    # The recipe key is the label and the tag build.sh reuses or rebuilds by.
+    key = labels[OCI + "revision"]
+    assert re.fullmatch(r"[0-9a-f]{12}", key), labels
+    assert f"{title}:{version}-{key}" in info["RepoTags"]
+    assert labels[OCI + "base.name"] in image_info(LAB_BASE)["RepoTags"]
+    assert list(config["ExposedPorts"]) == [port]
+    assert config["Healthcheck"]["Test"] == ["CMD", "/usr/local/bin/healthcheck"]
+    run(["docker", "run", "--rm", "--entrypoint", "test", image, "-x", "/usr/local/bin/healthcheck"])
+
+
+def test_lab_db_image_runs_mariadb_on_a_volume(dockerd: str) -> None:
+    config = image_info(LAB_DB)["Config"]
+    assert list(config["Volumes"]) == ["/var/lib/mysql"]
+    assert config["Entrypoint"] == ["/usr/local/bin/lab-db-entrypoint"]
+    # An empty datadir in the image: a new volume starts empty, so the first start creates the database and user.
+    out = run(["docker", "run", "--rm", "--entrypoint", "sh", LAB_DB, "-c",
+               "ls -A /var/lib/mysql | wc -l; stat -c %U /var/lib/mysql; mariadbd --version"]).stdout.split("\n")
+    assert out[:2] == ["0", "mysql"]
+    assert "MariaDB" in out[2]
+
+
+def test_lab_web_image_env_and_user(dockerd: str) -> None:
+    for version, image in LAB_WEB.items():
+        config = image_info(image)["Config"]
+        env = dict(item.split("=", 1) for item in config["Env"])
+        assert env["WEB_VERSION"] == version
+        assert {key: env[key] for key in ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER")} == \
+            {"DB_HOST": "db", "DB_PORT": "3306", "DB_NAME": "lab", "DB_USER": "lab"}
+        assert "DB_PASSWORD" not in env  # a secret belongs to the container, never to the image
+        assert config["User"] == "lab-web"
+        assert config["Cmd"] == ["python3", "/usr/local/lib/lab-web/app.py"]
+    out = run(["docker", "run", "--rm", LAB_WEB["2"], "sh", "-c",
+               "cat /usr/local/lib/lab-web/VERSION; python3 -c 'import pymysql; print(pymysql.__name__)'"]).stdout
+    assert out.split() == ["2", "pymysql"]
+
+
+def test_lab_service_images_share_their_layers(dockerd: str) -> None:
+    base = image_info(LAB_BASE)["RootFS"]["Layers"]
+    db = image_info(LAB_DB)["RootFS"]["Layers"]
+    web1, web2 = (image_info(image)["RootFS"]["Layers"] for image in LAB_WEB.values())
+    # A guest pulls the base layer once for both services...
+    assert db[0] == web1[0] == web2[0] == base[0]
+    # ...and moving web from 1 to 2 pulls only the last layer, a few bytes.
+    assert web1[:-1] == web2[:-1]
+    assert web1[-1] != web2[-1]
+    sizes = [int(size) for size in
+             run(["docker", "history", "--human=false", "--format", "{{.Size}}", LAB_WEB["2"]]).stdout.split()]
+    assert next(size for size in sizes if size > 0) < 1024
+
+
+def http(url: str, data: bytes | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+    # The container is reached directly on its network: no proxy from the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def wait_healthy(container: str, timeout: float = 180) -> None:
+    state = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = run(["docker", "inspect", "-f", "{{.State.Health.Status}}", container]).stdout.strip()
+        if state == "healthy":
+            return
+        time.sleep(1)
+    logs = run(["docker", "logs", "--tail", "30", container], check=False)
+    raise AssertionError(f"{container} is {state!r} after {timeout}s:\n{logs.stdout}{logs.stderr}")
+
+
+def test_lab_services_keep_notes_across_web_upgrade_and_db_restart(dockerd: str) -> None:
+    for image in (LAB_DB, *LAB_WEB.values()):
+        need_docker_image(image)
+    name = f"hyperdock-imgtest-{secrets.token_hex(4)}"
+    password = "pa'ss\\word"  # quoting in the entrypoint's SQL must hold
+    # The image's healthcheck commands, checked every second instead of every 10 s.
+    fast_health = ["--health-interval", "1s", "--health-start-period", "60s"]
+
+    def start_db() -> None:
+        run(["docker", "run", "-d", "--name", f"{name}-db", "--network", name, "--network-alias", "db",
+             "--memory", "384m", "-v", f"{name}:/var/lib/mysql", *fast_health,
+             "-e", "MARIADB_DATABASE=lab", "-e", "MARIADB_USER=lab", "-e", f"MARIADB_PASSWORD={password}", LAB_DB])
+
+    def start_web(version: str) -> str:
+        run(["docker", "run", "-d", "--name", f"{name}-web", "--network", name, "--memory", "128m", *fast_health,
+             "-e", f"DB_PASSWORD={password}", LAB_WEB[version]])
+        wait_healthy(f"{name}-web")
+        ip = run(["docker", "inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{name}").IPAddress}}}}',
+                  f"{name}-web"]).stdout.strip()
+        return f"http://{ip}:8080"
+
+    run(["docker", "network", "create", name])
+    run(["docker", "volume", "create", name])
+    try:
+        start_db()
+        wait_healthy(f"{name}-db")
+        url = start_web("1")
+        status, body = http(f"{url}/notes", b"written by web 1")
+        assert status == 201, body
+        status, page = http(f"{url}/")
+        assert status == 200 and re.search(r'id="version">1<', page) and re.search(r'id="visits">1<', page), page
+
+        # The new version replaces the container; the data is in the database.
+        run(["docker", "rm", "-f", f"{name}-web"])
+        url = start_web("2")
+        assert re.search(r'id="version">2<', http(f"{url}/")[1])
+        assert http(f"{url}/visits") == (200, "2\n")
+
+        # A restarted database keeps its volume, and the first start's set-up does not run again.
+        run(["docker", "restart", f"{name}-db"])
+        wait_healthy(f"{name}-db")
+        wait_healthy(f"{name}-web")
+        status, body = http(f"{url}/notes")
+        assert status == 200, body
+        assert [note["body"] for note in json.loads(body)] == ["written by web 1"]
+        logs = run(["docker", "logs", f"{name}-db"])
+        assert (logs.stdout + logs.stderr).count("first start: initialising") == 1
+    finally:
+        run(["docker", "rm", "-f", f"{name}-web", f"{name}-db"], check=False)
+        run(["docker", "volume", "rm", name], check=False)
+        run(["docker", "network", "rm", name], check=False)
+
+
 def test_guest_image_files_are_valid(guest_dir: Path) -> None:
     run(["qemu-img", "check", str(guest_dir / "rootfs.qcow2")])
     info = json.loads(run(["qemu-img", "info", "--output", "json", str(guest_dir / "rootfs.qcow2")]).stdout)
@@ -112,6 +272,51 @@ def test_guest_image_files_are_valid(guest_dir: Path) -> None:
         assert kernel.read(4) == b"HdrS"
     assert (guest_dir / "initrd.img").stat().st_size > 1024 * 1024
     assert (guest_dir / "cmdline").read_text().split() == ["root=/dev/vda", "console=ttyS0"]
+
+
+@pytest.fixture(scope="module")
+def guest_raw(guest_dir: Path, scratch_dir: Path) -> Iterator[Path]:
+    """The guest's ext4 as a raw file, for debugfs to read without booting (or mounting) it."""
+    raw = scratch_dir / "rootfs.raw"
+    run(["qemu-img", "convert", "-O", "raw", str(guest_dir / "rootfs.qcow2"), str(raw)], timeout=300)
+    try:
+        yield raw
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def debugfs(image: Path, request: str) -> str:
+    # debugfs opens the file read-only and exits 0 even when a path is missing: callers check the output.
+    return run(["debugfs", "-R", request, str(image)]).stdout
+
+
+def dpkg_status(image: Path) -> dict[str, str]:
+    """Package name to dpkg status, from the image's /var/lib/dpkg/status."""
+    status = {}
+    for stanza in debugfs(image, "cat /var/lib/dpkg/status").split("\n\n"):
+        fields = dict(re.findall(r"^(Package|Status): (.*)$", stanza, re.MULTILINE))
+        if "Package" in fields:
+            status[fields["Package"]] = fields.get("Status", "")
+    return status
+
+
+def test_guest_image_has_docker_installed_and_enabled(guest_dir: Path, guest_raw: Path) -> None:
+    # Baked in, so the docker_engine role never runs apt in a guest under TCG.
+    status = dpkg_status(guest_raw)
+    for package in ("docker.io", "containerd", "runc", "iptables", "apparmor", "ca-certificates"):
+        assert status.get(package) == "install ok installed", f"{package}: {status.get(package)!r}"
+    listed = dict(line.split(" ", 1) for line in (guest_dir / "packages.txt").read_text().splitlines())
+    assert "docker.io" in listed and "containerd" in listed
+    # Enabled as Debian's postinst does it; the build never started it (no pid or socket left behind).
+    for link, target in (("multi-user.target.wants/docker.service", "/lib/systemd/system/docker.service"),
+                         ("sockets.target.wants/docker.socket", "/lib/systemd/system/docker.socket"),
+                         ("multi-user.target.wants/containerd.service", "/lib/systemd/system/containerd.service"),
+                         ("sysinit.target.wants/apparmor.service", "/lib/systemd/system/apparmor.service")):
+        out = debugfs(guest_raw, f"stat /etc/systemd/system/{link}")
+        assert f'Fast link dest: "{target}"' in out, f"{link} is not a symlink to {target}:\n{out}"
+    assert "docker:" in debugfs(guest_raw, "cat /etc/group")
+    # dockerd makes its data root when it first starts: never in the build chroot.
+    assert "File not found" in run(["debugfs", "-R", "stat /var/lib/docker", str(guest_raw)]).stderr
 
 
 def domain_xml(name: str, mac: str, guest: Path, overlay: Path, seed: Path, console: Path) -> str:
@@ -217,6 +422,20 @@ def test_guest_boots_to_ssh(libvirtd: str, guest_dir: Path, scratch_dir: Path) -
         # Every cloud-init stage must succeed (a failing module leaves status: error).
         status = run([*ssh, "cloud-init", "status", "--wait"], timeout=BOOT_TIMEOUT, check=False)
         assert "status: done" in status.stdout, f"cloud-init: {status.stdout}{status.stderr}; console:\n{console_tail()}"
+        # The baked-in engine is enabled at boot and runs a container on the default bridge (iptables NAT,
+        # AppArmor's docker-default profile, containerd, runc). No registry: the image is the guest's own
+        # echo and the libraries it links, imported.
+        script = (
+            "set -e; systemctl is-enabled docker.service; d=$(mktemp -d); "
+            "for f in /usr/bin/echo $(ldd /usr/bin/echo | grep -o '/[^ ]*'); do cp --parents \"$f\" \"$d\"; done; "
+            "until sudo docker info >/dev/null 2>&1; do sleep 2; done; "
+            "sudo tar -C \"$d\" -c . | sudo docker import - hyperdock-imgtest/echo >/dev/null; "
+            "sudo docker run --rm hyperdock-imgtest/echo /usr/bin/echo hello-from-a-container; "
+            "systemctl is-active docker.service"
+        )
+        docker = run([*ssh, script], timeout=BOOT_TIMEOUT, check=False)
+        assert docker.stdout.split() == ["enabled", "hello-from-a-container", "active"], \
+            f"docker in the guest: {docker.stdout}{docker.stderr}"
     finally:
         for step in ("destroy", "undefine"):
             try:
