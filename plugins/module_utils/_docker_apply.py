@@ -342,10 +342,49 @@ def create_resource(client: Any, resource: Resource, project: str | None) -> Non
         raise translate(exc, f"{resource.kind} {resource.name}: create") from None
 
 
+def wait_ready(client: Any, services: list[Service], timeout: float, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait until every started service is healthy (with a healthcheck) or running (without).
+
+    Raises DockerError naming the services still not ready after ``timeout``
+    seconds, with each one's state and its last healthcheck output, or at once
+    when a container has exited (it will not become ready by waiting).
+    """
+    pending = [s for s in services if s.state == "started"]
+    deadline = clock() + timeout
+    while pending:
+        states = {s.name: (inspect(client, s.container) or {}).get("State") or {} for s in pending}
+        exited = [n for n, st in states.items() if st and not st.get("Running") and st.get("Status") in ("exited", "dead")]
+        pending = [s for s in pending if not _ready(states[s.name])]
+        if not pending:
+            return
+        if exited or clock() >= deadline:
+            why = "; ".join(_not_ready(s.name, states[s.name]) for s in pending)
+            raise DockerError(f"wait: {'exited' if exited else f'not ready after wait_timeout={timeout:g}s'}: {why}")
+        sleep(1.0)
+
+
+def _ready(state: dict[str, Any]) -> bool:
+    health = (state.get("Health") or {}).get("Status")
+    return bool(state.get("Running")) and health in (None, "healthy")
+
+
+def _not_ready(name: str, state: dict[str, Any]) -> str:
+    health = state.get("Health") or {}
+    last = (health.get("Log") or [{}])[-1]
+    output = " ".join(str(last.get("Output") or "").split())[:200]
+    detail = f"health {health.get('Status')}" + (f", last check said {output!r}" if output else "") if health else ""
+    return f"service {name} is {state.get('Status') or 'missing'}" + (f" ({detail})" if detail else "")
+
+
 def apply_plan(client: Any, plan: Plan, levels: list[list[Service]], actual: dict[str, Actual], orphans: list[Actual],
-               resources: list[Resource], project: str | None, parallel: int, remove_volumes: bool = False
-               ) -> dict[str, str | None]:
-    """Execute ``plan``: resources, then each depends_on wave in parallel, then prunes."""
+               resources: list[Resource], project: str | None, parallel: int, remove_volumes: bool = False,
+               wait: Callable[[list[Service]], None] | None = None) -> dict[str, str | None]:
+    """Execute ``plan``: resources, then each depends_on wave in parallel, then prunes.
+
+    With ``wait``, a wave's services must be ready before the next wave starts,
+    so a service starts only once what it depends on is healthy.
+    """
     by_target: dict[str, list[Any]] = {}
     for action in plan.actions:
         by_target.setdefault(action.target, []).append(action)
@@ -360,6 +399,8 @@ def apply_plan(client: Any, plan: Plan, levels: list[list[Service]], actual: dic
                                               project, remove_volumes)
 
         parallel_map(run, todo, parallel)
+        if wait is not None:
+            wait(level)
     declared = {s.name for level in levels for s in level}
     gone = [o for o in orphans if o.service in by_target and o.service not in declared]
 

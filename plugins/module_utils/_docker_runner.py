@@ -29,6 +29,7 @@ from ansible_collections.hyperdock.platform.plugins.module_utils._docker_apply i
     read_actual,
     resolve_images,
     usage,
+    wait_ready,
 )
 from ansible_collections.hyperdock.platform.plugins.module_utils._docker_plan import (
     Resource,
@@ -76,6 +77,8 @@ SERVICES_MODULE_ARGS: dict[str, Any] = dict(
         "overcommit": {"type": "float", "default": 1.0},
         "require_limits": {"type": "bool", "default": False},
         "parallel": {"type": "int", "default": DEFAULT_PARALLEL},
+        "wait": {"type": "bool", "default": False},
+        "wait_timeout": {"type": "int", "default": 300},
     },
     **CONNECTION_ARGS,
 )
@@ -130,8 +133,8 @@ def _result(plan: Any, module: Any, **extra: Any) -> dict[str, Any]:
 
 
 def _execute(module: Any, client: Any, services: list[Service], project: str | None, parallel: int,
-             prune: bool = False, resources: list[Resource] | None = None, remove_volumes: bool = False
-             ) -> tuple[Any, dict[str, Any]]:
+             prune: bool = False, resources: list[Resource] | None = None, remove_volumes: bool = False,
+             wait_timeout: int | None = None) -> tuple[Any, dict[str, Any]]:
     """Read, plan, and (unless check mode) apply; returns ``(plan, result extras)``."""
     levels = topological_levels(services)
     actual, orphans, _raw = read_actual(client, services, project, parallel)
@@ -145,8 +148,12 @@ def _execute(module: Any, client: Any, services: list[Service], project: str | N
     plan = plan_services(services, actual, image_ids, orphans if prune else [], resources,
                          existing_resources(client, resources))
     ids: dict[str, Any] = {}
+    wait = None if wait_timeout is None or module.check_mode else (lambda level: wait_ready(client, level, wait_timeout))
     if not module.check_mode and plan.changed:
-        ids = apply_plan(client, plan, levels, actual, orphans if prune else [], resources, project, parallel, remove_volumes)
+        ids = apply_plan(client, plan, levels, actual, orphans if prune else [], resources, project, parallel,
+                         remove_volumes, wait)
+    elif wait is not None:
+        wait(services)  # nothing changed, but the caller asked for ready services
     containers = {}
     for service in services:
         cid = ids.get(service.name, actual[service.name].id if service.name in actual else None)
@@ -213,6 +220,17 @@ def _budget(params: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
     return {"memory": memory, "cpus": cpus, "pids": pids}
 
 
+def _check_budget_on(info: dict[str, Any], project: str, services: list[Service], budget: dict[str, Any],
+                     require_limits: bool, others: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """check_budget, with a refusal that names the layer and the host (as the guest layer's does)."""
+    try:
+        return check_budget(services, budget, require_limits, others)
+    except SpecError as exc:
+        if str(exc).startswith("budget:"):
+            raise SpecError(f"service budget of Docker host {info.get('Name') or '?'} (project {project}) exceeded; {exc}") from None
+        raise
+
+
 def run_services(module: Any) -> None:
     """docker_services: a project's services in one call."""
     params = module.params
@@ -241,9 +259,12 @@ def run_services(module: Any) -> None:
         topological_levels(services)
         check_ports(services)
         others = _other_containers(client, project, params["parallel"]) if params["budget_scope"] == "host" else {}
-        budget = check_budget(services, _budget(params, info), params["require_limits"], others)
+        budget = _check_budget_on(info, project, services, _budget(params, info), params["require_limits"], others)
+        if params["wait_timeout"] < 1:
+            raise SpecError(f"wait_timeout: {params['wait_timeout']!r} is not valid; expected a number of seconds, at least 1")
         plan, extra = _execute(module, client, services, project, params["parallel"], params["prune"],
-                               _resources(networks, volumes), params["remove_volumes"])
+                               _resources(networks, volumes), params["remove_volumes"],
+                               params["wait_timeout"] if params["wait"] else None)
     except (SpecError, DockerError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**_result(plan, module, budget=budget, **extra))
@@ -306,9 +327,26 @@ def _with_usage(entry: dict[str, Any], client: Any, pid: int | None = None) -> d
     return entry
 
 
+def host_summary(info: dict[str, Any]) -> dict[str, Any]:
+    """The engine's host from one ``GET /info``: what a map or a budget needs to know about it."""
+    memory = info.get("MemTotal")
+    return {
+        "name": info.get("Name"),
+        "server_version": info.get("ServerVersion"),
+        "cpus": info.get("NCPU"),
+        "memory": format_size(memory),
+        "memory_bytes": memory,
+        "containers_running": info.get("ContainersRunning"),
+    }
+
+
 def run_info(module: Any) -> None:
     params = module.params
     client = connect(module)
+    try:
+        host = host_summary(_host_info(client))
+    except DockerError as exc:
+        module.fail_json(msg=str(exc))
     try:
         if params.get("project"):
             listing = client.api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={params['project']}"})
@@ -332,4 +370,4 @@ def run_info(module: Any) -> None:
             entries = parallel_map(lambda pair: _with_usage(pair[0], client, pair[1]), list(zip(entries, pids)), params["parallel"])
     except DockerError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, services=sorted(entries, key=lambda e: e["name"]), missing=missing)
+    module.exit_json(changed=False, services=sorted(entries, key=lambda e: e["name"]), missing=missing, host=host)

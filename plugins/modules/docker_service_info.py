@@ -12,6 +12,7 @@ description:
   - For each service (container), its configuration in the vocabulary of M(hyperdock.platform.docker_service), its
     state, health and uptime, and its live usage against its limits (memory, CPU %, pids).
   - Usage comes from one stats sample per container, taken in parallel.
+  - RV(host) describes the engine's host (name, version, CPUs, memory) from one more call.
 author:
   - hyperdock.platform contributors (@hyperdock)
 options:
@@ -122,6 +123,37 @@ missing:
   returned: always
   type: list
   elements: str
+host:
+  description:
+    - The Docker engine's host, from one C(GET /info) call; what M(hyperdock.platform.platform_map) takes as a Docker
+      host's C(capacity).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The engine's host name.
+      type: str
+      sample: lab-app
+    server_version:
+      description: The engine's version.
+      type: str
+      sample: 20.10.24+dfsg1
+    cpus:
+      description: CPUs the engine sees (C(NCPU)).
+      type: int
+      sample: 2
+    memory:
+      description: Memory the engine sees (C(MemTotal)), as sizes are written elsewhere.
+      type: str
+      sample: 2013520K
+    memory_bytes:
+      description: The same in bytes.
+      type: int
+      sample: 2061844480
+    containers_running:
+      description: Running containers on the engine, managed by hyperdock.platform or not.
+      type: int
+      sample: 3
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -89,6 +89,20 @@ options:
     description: Most Docker operations run at once.
     type: int
     default: 8
+  wait:
+    description:
+      - Wait until every started service is ready before returning, as C(docker compose up --wait) does, whether or not
+        this run changed it. Ready is V(healthy) for a service with a healthcheck, running for one without.
+      - Each C(depends_on) wave must be ready before the next one starts, so a service starts only once the services it
+        depends on are healthy.
+      - Fails, naming each service that is not ready with its state and its last healthcheck output, when a container
+        exits or O(wait_timeout) passes. Never waits in check mode.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds O(wait) waits in all, at least 1.
+    type: int
+    default: 300
 extends_documentation_fragment:
   - hyperdock.platform.docker
 attributes:

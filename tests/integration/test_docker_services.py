@@ -8,7 +8,9 @@ lifecycle test where each step depends on the previous one anyway.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ansible_collections.hyperdock.platform.plugins.module_utils._units import parse_size
 
 ROOT = Path(__file__).resolve().parents[2]
 BUSYBOX = "hyperdock/busybox:latest"
@@ -282,7 +286,7 @@ def test_services_compose(run_task, cleanup):
 
 
 @pytest.mark.parametrize("change, needles", [
-    ({"budget": {"memory": "64M"}}, ["budget: memory 64M is exceeded", "sum to 96M", "db 32M", "web 32M", "worker 32M"]),
+    ({"budget": {"memory": "64M"}}, ["service budget of Docker host ", "budget: memory 64M is exceeded", "sum to 96M", "db 32M", "web 32M", "worker 32M"]),
     ({"overcommit": 0.00000001}, ["budget: memory", "is exceeded"]),
     ({"services.web.memory": None}, ["service web: memory not set; require_limits"]),
     ({"services.db.depends_on": ["worker"]}, ["depends_on", "db -> worker -> db", "cycle"]),
@@ -319,3 +323,61 @@ def test_host_budget_counts_other_projects_containers(run_task, cleanup):
     assert "budget: memory 128M is exceeded" in refused["msg"]
     assert f"other:{stranger} 64M" in refused["msg"]
     assert docker("ps", "-aq", "--filter", f"label=io.hyperdock.project={project}") == ""
+
+
+def test_info_reports_the_engine_host(run_task, dockerd):
+    """`host` comes from the same /info the docker CLI shows, in the shared size vocabulary."""
+    info = json.loads(docker("info", "--format", "{{json .}}"))
+    result = run_task("hyperdock.platform.docker_service_info", {"name": [f"hdtest-absent-{RUN}"], "usage": False})
+    host = result["host"]
+    assert result["missing"] == [f"hdtest-absent-{RUN}"] and result["services"] == []
+    assert (host["name"], host["server_version"], host["cpus"]) == (info["Name"], info["ServerVersion"], info["NCPU"])
+    assert host["memory_bytes"] == info["MemTotal"] > 0
+    assert parse_size(host["memory"], "memory") == info["MemTotal"]
+    assert isinstance(host["containers_running"], int) and host["containers_running"] >= 0
+
+
+# --------------------------------------------------------------------------
+# docker_services wait: ready services, depends_on waves, and a clear failure
+# --------------------------------------------------------------------------
+
+def _when(stamp: str) -> datetime.datetime:
+    """Docker's RFC 3339 times, with nanoseconds cut to what datetime holds."""
+    match = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", stamp)
+    assert match, stamp
+    base, fraction, zone = match.groups()
+    return datetime.datetime.fromisoformat(f"{base}.{(fraction or '0')[:6]:0<6}{'+00:00' if zone == 'Z' else zone}")
+
+
+def _waiting_project(project: str, db_check: str) -> dict[str, Any]:
+    limits = {"memory": "16M", "cpus": "0.1", "pids_limit": 8}
+    return {"project": project, "wait": True, "wait_timeout": 60, "services": {
+        # db turns healthy after its first check; web starts only after that.
+        "db": dict(SLEEPER, **limits, healthcheck={"test": db_check, "interval": "1s", "timeout": "1s", "retries": 2}),
+        "web": dict(SLEEPER, **limits, depends_on=["db"]),
+    }}
+
+
+def test_services_wait_until_healthy_in_depends_on_order(run_task, cleanup):
+    project = f"hdtest-w{RUN}"
+    result = run_task("hyperdock.platform.docker_services", _waiting_project(project, "true"))
+    assert result["changed"] is True
+    db, web = inspect(f"{project}-db"), inspect(f"{project}-web")
+    assert db["State"]["Health"]["Status"] == "healthy"
+    # web was created only once db was healthy: after db's first passing check.
+    first_pass = min(_when(entry["End"]) for entry in db["State"]["Health"]["Log"] if entry["ExitCode"] == 0)
+    assert _when(web["Created"]) >= first_pass
+    again = run_task("hyperdock.platform.docker_services", _waiting_project(project, "true"))
+    assert again["changed"] is False
+
+
+def test_services_wait_names_the_unhealthy_service(run_task, cleanup):
+    project = f"hdtest-u{RUN}"
+    args = _waiting_project(project, "echo db-not-ready-yet; exit 1")
+    args["wait_timeout"] = 8
+    result = run_task("hyperdock.platform.docker_services", args, expect_failure=True)
+    no_traceback(result)
+    assert "not ready after wait_timeout=8s" in result["msg"]
+    assert "service db is running (health " in result["msg"] and "db-not-ready-yet" in result["msg"]
+    # The wave that depends on db was never started.
+    assert inspect(f"{project}-web") is None
