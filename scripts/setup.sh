@@ -28,6 +28,7 @@ APT_PACKAGES=(
   debootstrap e2fsprogs xorriso genisoimage
   # lab, map and tests
   openssh-client rsync git make graphviz iproute2 procps
+  chromium fonts-dejavu-core
 )
 
 install_packages() {

@@ -15,6 +15,9 @@ COLLECTIONS = ROOT / ".collections"
 # Unit tests import the collection as `ansible_collections.hyperdock.platform`.
 if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
+# Shared test helpers import as `helpers.<name>` whatever pytest's import mode.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
 
 os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
@@ -50,3 +53,15 @@ def libvirtd() -> str:
     if not ok:
         pytest.fail(f"libvirtd does not answer on qemu:///system ({out}); run `make setup` or scripts/daemons.sh", pytrace=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium (helpers.browser.Chromium); fails (never skips) when it is not installed."""
+    from helpers.browser import CANDIDATES, Chromium, find_chromium
+
+    binary = find_chromium()
+    if binary is None:
+        pytest.fail(f"no headless browser on PATH (looked for {', '.join(CANDIDATES)}); install it with "
+                    "`apt-get install chromium` (scripts/setup.sh does)", pytrace=False)
+    return Chromium(binary)
