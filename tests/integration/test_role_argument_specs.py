@@ -96,6 +96,18 @@ CASES = {
     "docker_services-require-limits-not-a-bool": Case(
         "docker_services", {"docker_services_require_limits": "maybe"},
         (r"docker_services_require_limits", r"bool")),
+    "registry-service-manager-not-a-choice": Case(
+        "registry", {"registry_service_manager": "runit"},
+        (r"registry_service_manager", r"one of: auto, systemd, daemon", r"runit")),
+    "registry-image-without-source": Case(
+        "registry", {"registry_images": [{"name": "hyperdock/web", "tag": "1"}]},
+        (r"missing required arguments: source",)),
+    # Ports, repository names and tags are checked by the role's preflight,
+    # before the package is installed.
+    "registry-bad-port-name-and-tag": Case(
+        "registry", {"registry_port": 70000, "registry_images": [{"source": "hyperdock/web:1", "name": "Web", "tag": "-1"}]},
+        (r"registry_port must be between 1 and 65535, got 70000", r'name "Web"', r'tag "-1"'),
+        task="Check the port and the images to push"),
 }
 
 
