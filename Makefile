@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 PYTEST ?= $(BIN)/pytest
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-quick images lint sanity unit integration molecule test lab bench build docs clean distclean
+.PHONY: help setup setup-quick images lint sanity unit integration molecule e2e test lab bench build docs clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,10 +41,13 @@ integration: setup  ## tasks against the real dockerd and libvirtd
 molecule: setup  ## `molecule test` for every scenario in molecule/
 	$(PYTEST) tests/molecule $(PYTEST_ARGS)
 
-# One pytest run for unit, integration and Molecule, so the output closes with
-# a single summary line.
+e2e: setup  ## the lab end to end (scripts/lab.sh, then its effects, teardown)
+	$(PYTEST) tests/lab $(PYTEST_ARGS)
+
+# One pytest run for unit, integration, Molecule and the lab end to end, so
+# the output closes with a single summary line.
 test: setup lint sanity  ## everything CI runs
-	$(PYTEST) tests/unit tests/integration tests/molecule $(PYTEST_ARGS)
+	$(PYTEST) tests/unit tests/integration tests/molecule tests/lab $(PYTEST_ARGS)
 
 lab: setup  ## the main job: the local lab (site.yml on inventories/lab)
 	bash scripts/lab.sh

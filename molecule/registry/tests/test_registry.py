@@ -45,7 +45,7 @@ def http(host, method: str, path: str, data: bytes | None = None, headers: dict[
     command = shlex.join([*args, url])
     if data is not None:
         command = f"printf %s {shlex.quote(data.decode())} | {command}"
-    head, _, body = run(host, command).replace("\r\n", "\n").partition("\n\n")
+    head, _sep, body = run(host, command).replace("\r\n", "\n").partition("\n\n")
     lines = head.splitlines()
     status = int(lines[0].split()[1])
     fields = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
@@ -58,7 +58,7 @@ def upload_blob(host, content: bytes) -> str:
     status, headers, body = http(host, "POST", f"/v2/{REPO}/blobs/uploads/")
     assert status == 202, body
     location = headers["location"]
-    status, _, body = http(host, "PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", content,
+    status, _headers, body = http(host, "PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", content,
                            {"Content-Type": "application/octet-stream"})
     assert status == 201, body
     return digest
@@ -128,12 +128,12 @@ def test_log_level_reaches_the_registry(host):
 
 
 def test_catalog_lists_what_was_pushed(host, pushed):
-    status, _, body = http(host, "GET", "/v2/_catalog")
+    status, _headers, body = http(host, "GET", "/v2/_catalog")
     assert status == 200, body
     assert REPO in json.loads(body)["repositories"]
-    status, _, body = http(host, "GET", f"/v2/{REPO}/tags/list")
+    status, _headers, body = http(host, "GET", f"/v2/{REPO}/tags/list")
     assert json.loads(body) == {"name": REPO, "tags": [TAG]}
-    status, headers, _ = http(host, "HEAD", f"/v2/{REPO}/manifests/{TAG}", headers={"Accept": MANIFEST_V2})
+    status, headers, _body = http(host, "HEAD", f"/v2/{REPO}/manifests/{TAG}", headers={"Accept": MANIFEST_V2})
     assert status == 200
     assert headers["docker-content-digest"] == pushed
 
@@ -147,9 +147,9 @@ def test_pushed_data_lands_in_the_storage_directory(host, pushed):
 
 
 def test_delete_is_enabled(host, pushed):
-    status, _, body = http(host, "DELETE", f"/v2/{REPO}/manifests/{pushed}")
+    status, _headers, body = http(host, "DELETE", f"/v2/{REPO}/manifests/{pushed}")
     assert status == 202, body
-    status, _, _ = http(host, "HEAD", f"/v2/{REPO}/manifests/{TAG}", headers={"Accept": MANIFEST_V2})
+    status, _headers, _body = http(host, "HEAD", f"/v2/{REPO}/manifests/{TAG}", headers={"Accept": MANIFEST_V2})
     assert status == 404
 
 
