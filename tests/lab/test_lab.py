@@ -140,8 +140,11 @@ def test_site_ends_without_failures_and_prints_the_map(lab):
     assert set(GUESTS) | {"lab-hv", "localhost"} <= set(hosts)
     assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in hosts.values()), hosts
     # scripts/lab.sh prints the text tree and the page's path.
-    for name in ("lab-hv", "lab-app", "lab-edge", "lab-db", "lab-web", "lab-probe"):
-        assert name in lab.split("PLAY RECAP")[-1], f"{name} missing from the printed map"
+    printed = lab.split("PLAY RECAP")[-1]
+    for name in ("lab-hv", *GUESTS):
+        assert re.search(rf"^\W*{name}\s", printed, re.M), f"{name} missing from the printed map"
+    for guest, service in SERVICES:  # the tree names services under their guest
+        assert re.search(rf"^\W*{service}\s+healthy\s", printed, re.M), f"{service} ({guest}) missing or not healthy in the map"
     assert str(MAP_DIR / "map.html") in lab
 
 
