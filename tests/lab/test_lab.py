@@ -293,7 +293,8 @@ def test_map_lists_every_guest_and_container(lab, chromium):
 # --------------------------------------------------------------------------
 
 def _volumes() -> set[str]:
-    return set(virsh("vol-list", "default", "--name").split())
+    lines = virsh("vol-list", "default").splitlines()[2:]  # after the header and its rule
+    return {line.split()[0] for line in lines if line.strip()}
 
 
 def test_teardown_keeps_the_disks_unless_asked(lab):
