@@ -112,8 +112,11 @@ def check_ports(services: list[Service]) -> None:
 
 
 def check_budget(services: list[Service], budget: dict[str, Any], require_limits: bool,
-                 others: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+                 others: dict[str, dict[str, int]] | None = None, where: str | None = None) -> dict[str, Any]:
     """Refuse a set of services over the budget; return the sums as a report.
+
+    ``where`` names the budget's owner (such as ``Docker host web1 (project shop)``)
+    in a refusal, as the guest layer names its hypervisor.
 
     ``budget`` has ``memory`` (bytes), ``cpus`` (NanoCpus) and ``pids``, each
     ``None`` for no limit.  With ``require_limits``, every service must set
@@ -146,7 +149,8 @@ def check_budget(services: list[Service], budget: dict[str, Any], require_limits
         report[key] = {"used": show[key](total) if total else "0", "budget": show[key](limit) if limit else None}
         if limit is not None and total > limit:
             members = ", ".join(f"{name} {show[key](value)}" for name, value in sorted(values.items()))
-            raise SpecError(f"budget: {key} {show[key](limit)} is exceeded: the services sum to {show[key](total)} "
+            layer = f"service budget of {where} exceeded; " if where else ""
+            raise SpecError(f"{layer}budget: {key} {show[key](limit)} is exceeded: the services sum to {show[key](total)} "
                             f"({members}); lower their limits or raise budget.{key}/overcommit")
     return report
 

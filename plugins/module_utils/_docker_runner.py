@@ -220,17 +220,6 @@ def _budget(params: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
     return {"memory": memory, "cpus": cpus, "pids": pids}
 
 
-def _check_budget_on(info: dict[str, Any], project: str, services: list[Service], budget: dict[str, Any],
-                     require_limits: bool, others: dict[str, dict[str, int]]) -> dict[str, Any]:
-    """check_budget, with a refusal that names the layer and the host (as the guest layer's does)."""
-    try:
-        return check_budget(services, budget, require_limits, others)
-    except SpecError as exc:
-        if str(exc).startswith("budget:"):
-            raise SpecError(f"service budget of Docker host {info.get('Name') or '?'} (project {project}) exceeded; {exc}") from None
-        raise
-
-
 def run_services(module: Any) -> None:
     """docker_services: a project's services in one call."""
     params = module.params
@@ -259,7 +248,8 @@ def run_services(module: Any) -> None:
         topological_levels(services)
         check_ports(services)
         others = _other_containers(client, project, params["parallel"]) if params["budget_scope"] == "host" else {}
-        budget = _check_budget_on(info, project, services, _budget(params, info), params["require_limits"], others)
+        budget = check_budget(services, _budget(params, info), params["require_limits"], others,
+                              where=f"Docker host {info.get('Name') or '?'} (project {project})")
         if params["wait_timeout"] < 1:
             raise SpecError(f"wait_timeout: {params['wait_timeout']!r} is not valid; expected a number of seconds, at least 1")
         plan, extra = _execute(module, client, services, project, params["parallel"], params["prune"],

@@ -152,6 +152,9 @@ def test_budget():
     assert str(info.value).startswith("budget: memory 2G is exceeded: the services sum to 3G (a 1G, b 2G)")
     with pytest.raises(SpecError, match=r"budget: cpus 1 is exceeded: the services sum to 1.5 \(a 1, b 0.5\)"):
         check_budget(services, {"memory": None, "cpus": 10 ** 9, "pids": None}, False)
+    with pytest.raises(SpecError) as named:
+        check_budget(services, {"memory": 2 * 1024 ** 3}, False, where="Docker host web1 (project shop)")
+    assert str(named.value).startswith("service budget of Docker host web1 (project shop) exceeded; budget: memory 2G is exceeded")
     with pytest.raises(SpecError, match="service c: cpus, pids_limit not set; require_limits"):
         check_budget([svc("c", memory="1G")], {}, True)
     check_budget([svc("c", memory="1G", state="absent")], {"memory": 1}, True)
