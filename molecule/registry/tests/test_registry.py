@@ -59,7 +59,7 @@ def upload_blob(host, content: bytes) -> str:
     assert status == 202, body
     location = headers["location"]
     status, _headers, body = http(host, "PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", content,
-                           {"Content-Type": "application/octet-stream"})
+                                  {"Content-Type": "application/octet-stream"})
     assert status == 201, body
     return digest
 
