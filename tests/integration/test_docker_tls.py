@@ -1,19 +1,18 @@
 """Mutual TLS to a Docker host: tls_ca_cert, tls_client_cert, tls_client_key, tls_hostname.
 
-A second dockerd with TLS is heavy to run here, so the far end is a tiny
-HTTPS server that speaks the few Engine API calls docker_service_info makes
-and, like `dockerd --tlsverify`, refuses clients without a certificate from
-its CA.  Certificates come from openssl, made per test session.
+The far end is a real second dockerd on this machine, listening only on
+127.0.0.1 with ``--tlsverify`` and its own data root, exec root and
+containerd, next to the system's engine (no bridge, no iptables rules).
+Certificates come from openssl, made per test session.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
+import socket
 import subprocess
-import threading
+import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -38,40 +37,45 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-class FakeEngine(BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # keep pytest output clean
-        pass
-
-    def do_GET(self) -> None:
-        path = self.path.split("?")[0]
-        if path.endswith("/version"):
-            self.reply(200, {"ApiVersion": "1.41", "Version": "20.10-fake", "MinAPIVersion": "1.12"})
-        elif path.endswith("/containers/json"):
-            self.reply(200, [])
-        else:
-            self.reply(404, {"message": f"No such container: {path.split('/')[-2]}"})
-
-    def reply(self, code: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def tls_engine(pki: Path) -> Iterator[str]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(pki / "server.pem", pki / "server-key.pem")
-    context.load_verify_locations(pki / "ca.pem")
-    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS, as dockerd --tlsverify
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeEngine)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"tcp://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def tls_engine(pki: Path, dockerd: str, scratch_dir: Path) -> Iterator[str]:
+    """A second, real dockerd that answers only clients with a certificate from the test CA."""
+    root = scratch_dir / f"dockerd-tls-{free_port()}"
+    root.mkdir()
+    host = f"tcp://127.0.0.1:{free_port()}"
+    log = (root / "dockerd.log").open("w")
+    proc = subprocess.Popen(
+        ["dockerd", "--tlsverify", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "server.pem"),
+         "--tlskey", str(pki / "server-key.pem"), "-H", host, "--data-root", str(root / "data"),
+         "--exec-root", str(root / "exec"), "--pidfile", str(root / "dockerd.pid"),
+         "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+        stdout=log, stderr=subprocess.STDOUT)
+    # --tls, not --tlsverify: the server's certificate names dockerd.test, not 127.0.0.1.
+    client = ["docker", "-H", host, "--tls", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "client.pem"), "--tlskey", str(pki / "client-key.pem")]
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run([*client, "version"], capture_output=True, check=False).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the TLS dockerd did not answer on {host}:\n{(root / 'dockerd.log').read_text()[-3000:]}",
+                            pytrace=False)
+            time.sleep(0.3)
+        yield host
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        # dockerd unmounts its data root when it stops; a kill leaves the mount behind.
+        subprocess.run(["umount", "-R", str(root / "data")], capture_output=True, check=False)
 
 
 def tls_args(pki: Path, host: str, **extra: object) -> dict[str, object]:
@@ -84,6 +88,8 @@ def tls_args(pki: Path, host: str, **extra: object) -> dict[str, object]:
 def test_mutual_tls_with_hostname(run_task, pki, tls_engine):
     result = run_task("hyperdock.platform.docker_service_info", tls_args(pki, tls_engine))
     assert result["services"] == [] and result["missing"] == ["web"]
+    # A real engine answered over mutual TLS: GET /info gave its version and (no) running containers.
+    assert result["host"]["containers_running"] == 0 and result["host"]["server_version"], result["host"]
 
 
 def test_certificate_name_is_checked(run_task, pki, tls_engine):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +211,38 @@ def test_choose_hypervisor_on_the_test_driver():
 def test_connect_to_an_unreachable_uri_names_the_option():
     with pytest.raises(lv.BackendError, match=r"^uri: 'qemu\+unix:///system\?socket=/nonexistent/hdk\.sock': cannot connect to libvirt"):
         lv.connect("qemu+unix:///system?socket=/nonexistent/hdk.sock")
+
+
+# The KVM probe's verdict, from firmware boots measured on real machines.
+KVM_CASES = [
+    # (kvm boot, tcg boot, usable, words in the reason)
+    (lv.FirmwareBoot(True, 0.08, ""), lv.FirmwareBoot(True, 0.07, ""), True, "works"),
+    # nested KVM that POSTs 40 times slower than emulation (AMD EPYC, qemu64 CPU), then hangs in the kernel
+    (lv.FirmwareBoot(True, 2.92, ""), lv.FirmwareBoot(True, 0.07, ""), False, "crawls"),
+    # nested KVM that refuses the host's CPU (IA32_ARCH_CAPABILITIES)
+    (lv.FirmwareBoot(False, 0.03, "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69"),
+     lv.FirmwareBoot(True, 0.07, ""), False, "MSR 0x10a"),
+    # nested KVM that hangs in the firmware
+    (lv.FirmwareBoot(False, 5.0, "SeaBIOS (version 1.16.2)"), lv.FirmwareBoot(True, 0.07, ""), False, "within 5s"),
+    # TCG itself did not POST: nothing to compare with, KVM's own POST decides
+    (lv.FirmwareBoot(True, 0.3, ""), lv.FirmwareBoot(False, 5.0, ""), True, "works"),
+]
+
+
+@pytest.mark.parametrize("kvm, tcg, usable, words", KVM_CASES)
+def test_kvm_verdict(kvm, tcg, usable, words):
+    ok, reason = lv.kvm_verdict(kvm, tcg, 5.0)
+    assert ok is usable
+    assert words in reason
+
+
+def test_kvm_probe_cache_ignores_an_older_probes_answer(tmp_path, monkeypatch):
+    boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    cache = tmp_path / "probe.json"
+    cache.write_text(json.dumps({"boot_id": boot_id, "ok": True, "reason": "old probe said yes"}))
+    monkeypatch.setattr(lv, "kvm_usable", lambda: (False, "new probe says no"))
+    assert lv.kvm_usable_cached(str(cache)) == (False, "new probe says no")
+    assert json.loads(cache.read_text())["probe"] == lv.KVM_PROBE_VERSION
+    # The answer is now kept for this boot: the probe does not run again.
+    monkeypatch.setattr(lv, "kvm_usable", lambda: pytest.fail("probed twice"))
+    assert lv.kvm_usable_cached(str(cache))[0] is False
