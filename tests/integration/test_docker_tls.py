@@ -1,14 +1,17 @@
 """Mutual TLS to a Docker host: tls_ca_cert, tls_client_cert, tls_client_key, tls_hostname.
 
 The far end is a real second dockerd on this machine, listening only on
-127.0.0.1 with ``--tlsverify`` and its own data root, exec root and
-containerd, next to the system's engine (no bridge, no iptables rules).
+127.0.0.1 with ``--tlsverify`` and its own data root, exec root, containerd
+and bridge, next to the system's engine, and without iptables rules.  Not
+``--bridge none``: dockerd then deletes ``docker0``, which the system's
+engine needs (measured: its next container fails to start).
 Certificates come from openssl, made per test session.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -49,12 +52,15 @@ def tls_engine(pki: Path, dockerd: str, scratch_dir: Path) -> Iterator[str]:
     root = scratch_dir / f"dockerd-tls-{free_port()}"
     root.mkdir()
     host = f"tcp://127.0.0.1:{free_port()}"
+    bridge = f"hdktls{os.getpid() % 100000}"  # at most 15 characters, as the kernel wants
+    subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+    subprocess.run(["ip", "link", "add", "name", bridge, "type", "bridge"], check=True, capture_output=True)
     log = (root / "dockerd.log").open("w")
     proc = subprocess.Popen(
         ["dockerd", "--tlsverify", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "server.pem"),
          "--tlskey", str(pki / "server-key.pem"), "-H", host, "--data-root", str(root / "data"),
          "--exec-root", str(root / "exec"), "--pidfile", str(root / "dockerd.pid"),
-         "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+         "--bridge", bridge, "--iptables=false", "--ip-masq=false"],
         stdout=log, stderr=subprocess.STDOUT)
     # --tls, not --tlsverify: the server's certificate names dockerd.test, not 127.0.0.1.
     client = ["docker", "-H", host, "--tls", "--tlscacert", str(pki / "ca.pem"), "--tlscert", str(pki / "client.pem"), "--tlskey", str(pki / "client-key.pem")]
@@ -76,6 +82,7 @@ def tls_engine(pki: Path, dockerd: str, scratch_dir: Path) -> Iterator[str]:
         log.close()
         # dockerd unmounts its data root when it stops; a kill leaves the mount behind.
         subprocess.run(["umount", "-R", str(root / "data")], capture_output=True, check=False)
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
 
 
 def tls_args(pki: Path, host: str, **extra: object) -> dict[str, object]:
@@ -101,3 +108,8 @@ def test_client_certificate_is_required(run_task, pki, tls_engine):
     args = tls_args(pki, tls_engine, tls_client_cert=None, tls_client_key=None)
     result = run_task("hyperdock.platform.docker_service_info", args, expect_failure=True)
     assert "not reachable" in result["msg"]
+
+
+def test_the_system_engine_keeps_its_bridge(tls_engine):
+    """The second engine must not take the system engine's default bridge away."""
+    assert subprocess.run(["ip", "link", "show", "docker0"], capture_output=True, check=False).returncode == 0
