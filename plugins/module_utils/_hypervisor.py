@@ -88,7 +88,8 @@ def _summary(allocations: list[Allocation]) -> dict[str, Any]:
 
 def _accelerator(conn: Any, driver: str, probe_kvm: bool) -> tuple[str, str]:
     if driver == "qemu":
-        probe = backend.kvm_usable if probe_kvm else (lambda: backend.kvm_usable(boot=False))
+        # The same answer the guest module acts on: probed once per host boot.
+        probe = backend.kvm_usable_cached if probe_kvm else (lambda: backend.kvm_usable(boot=False))
         choice = backend.choose_hypervisor(conn, "auto", kvm_probe=probe)
         return ("tcg" if choice.domain_type == "qemu" else choice.domain_type), choice.reason
     if driver in ("xen", "libxl"):

@@ -451,13 +451,20 @@ def guest_info(conn: Any, dom: Any, usage: bool = True) -> dict[str, Any]:
 
 
 def guest_usage(dom: Any, live: Any) -> dict[str, Any]:
-    """What a running guest uses now, from calls that cost one round trip each; what a driver cannot tell is None."""
+    """What a running guest uses now, from calls that cost one round trip each; what a driver cannot tell is None.
+
+    Memory is reported twice, as the two layers see it: ``memory_used`` is what the guest's own kernel has in
+    use (its memory less what it could hand out without swapping, ``MemAvailable``), from the virtio balloon's
+    statistics when the guest reports them; ``memory_rss`` is what the guest's process holds on the host, which
+    also counts the emulator's own memory (under TCG, its translation cache) and so can exceed the guest's size.
+    """
     cpu_ns = dom.info()[4]
     try:
-        rss_kib = dom.memoryStats().get("rss")
+        stats = dom.memoryStats()
     except lv.libvirt.libvirtError:
-        rss_kib = None
-    rss = None if rss_kib is None else rss_kib * KIB
+        stats = {}
+    rss = None if stats.get("rss") is None else stats["rss"] * KIB
+    used = memory_in_use(stats)
     disks = []
     for disk in live.disks:
         if not disk.target:
@@ -467,8 +474,23 @@ def guest_usage(dom: Any, live: Any) -> dict[str, Any]:
         except lv.libvirt.libvirtError:
             continue  # an empty CD-ROM drive, or a driver without blockInfo
         disks.append({"target": disk.target, "allocation": format_size(allocation), "allocation_bytes": allocation})
-    return {"cpu_time_seconds": round(cpu_ns / 1e9, 3), "memory_rss": format_size(rss), "memory_rss_bytes": rss,
+    return {"cpu_time_seconds": round(cpu_ns / 1e9, 3),
+            "memory_used": format_size(used), "memory_used_bytes": used,
+            "memory_rss": format_size(rss), "memory_rss_bytes": rss,
             "disks": disks}
+
+
+def memory_in_use(stats: dict[str, int]) -> int | None:
+    """Bytes the guest's kernel has in use, from libvirt's balloon statistics (KiB), or None when not reported.
+
+    ``available`` is the memory the guest sees; ``usable`` (the guest's MemAvailable, libvirt 4.6 and later)
+    is what it could free without swapping, ``unused`` (MemFree) what it has not touched at all.
+    """
+    available = stats.get("available")
+    spare = stats.get("usable", stats.get("unused"))
+    if available is None or spare is None or spare > available:
+        return None
+    return (available - spare) * KIB
 
 
 def inventory_guests(uri: str) -> list[dict[str, Any]]:

@@ -27,6 +27,8 @@ from ansible_collections.hyperdock.platform.plugins.module_utils._units import f
 KIB = 1024
 IOTUNE_KEYS = ("total_bytes_sec", "read_bytes_sec", "write_bytes_sec", "total_iops_sec", "read_iops_sec", "write_iops_sec")
 BYTE_IOTUNE_KEYS = IOTUNE_KEYS[:3]
+# Seconds between the memory statistics a new KVM/QEMU guest reports through its virtio balloon.
+BALLOON_STATS_PERIOD = 10
 TARGET_PREFIX = {"virtio": "vd", "scsi": "sd", "sata": "sd", "usb": "sd", "ide": "hd", "xen": "xvd"}
 # libvirt expands these machine aliases to the newest versioned machine.
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
@@ -560,7 +562,9 @@ def _render_defaults(root: ET.Element, devices: ET.Element, spec: DomainSpec) ->
     console = ET.SubElement(devices, "console", {"type": "pty"})
     ET.SubElement(console, "target", {"type": "serial", "port": "0"})
     if spec.domain_type in ("kvm", "qemu"):
-        ET.SubElement(devices, "memballoon", {"model": "virtio"})
+        # The guest reports its memory statistics every few seconds: what it has in use, for guest_info.
+        balloon = ET.SubElement(devices, "memballoon", {"model": "virtio"})
+        ET.SubElement(balloon, "stats", {"period": str(BALLOON_STATS_PERIOD)})
 
 
 # ---------------------------------------------------------------- overlay

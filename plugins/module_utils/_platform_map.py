@@ -211,6 +211,9 @@ def normalise_guest(raw: Any, hypervisor: str, index: int) -> dict[str, Any]:
     take_vcpus = max_vcpus if max_vcpus is not None else vcpus
     take_memory = max_memory if max_memory is not None else memory
     usage = _mapping(raw.get("usage"), f"{where}.usage", "a dict with cpu_time_seconds and memory_rss")
+    # In use inside the guest (its own kernel's count) against its memory; the host-side RSS also holds the
+    # emulator's memory, so it is reported beside it, not measured against the guest's size.
+    used = _size(usage, "memory_used", f"{where}.usage") if usage else None
     rss = _size(usage, "memory_rss", f"{where}.usage") if usage else None
     labels = _mapping(raw.get("labels"), f"{where}.labels", "a dict of label: value")
     return {
@@ -229,7 +232,9 @@ def normalise_guest(raw: Any, hypervisor: str, index: int) -> dict[str, Any]:
         "labels": {str(k): str(v) for k, v in sorted(labels.items())},
         "usage": None if not usage else {
             "cpu_time_seconds": usage.get("cpu_time_seconds"),
-            "memory": gauge(rss, memory, "bytes"),
+            "memory": gauge(used, memory, "bytes"),
+            "rss": format_size(rss),
+            "rss_bytes": rss,
         },
         "docker_host": None,
     }
@@ -253,7 +258,7 @@ def normalise_hypervisor(raw: dict[str, Any], index: int) -> tuple[dict[str, Any
     budget_memory = _size(budget, "memory", f"{where}.capacity.budget") if budget else memory
     used_vcpus = sum(g["allocation"]["vcpus"] or 0 for g in guests)
     used_memory = sum(g["allocation"]["memory_bytes"] or 0 for g in guests)
-    rss = [g["usage"]["memory"]["used_bytes"] for g in guests if g["usage"] and g["usage"]["memory"]["used_bytes"] is not None]
+    rss = [g["usage"]["rss_bytes"] for g in guests if g["usage"] and g["usage"]["rss_bytes"] is not None]
     hypervisor = {
         "name": name,
         "uri": raw.get("uri") or cap.get("uri"),
@@ -533,10 +538,10 @@ def services_text(host: dict[str, Any]) -> str:
 
 def guest_resources(guest: dict[str, Any]) -> str:
     text = f"{_plural(guest['vcpus'] or 0, 'vCPU')} {short_size(guest['memory_bytes'])}"
-    usage = guest["usage"]
-    if usage and usage["memory"]["used_bytes"] is not None:
-        text += f" (rss {short_size(usage['memory']['used_bytes'])})"
-    return text
+    usage = guest["usage"] or {}
+    seen = [f"{short_size(usage['memory']['used_bytes'])} in use"] if usage and usage["memory"]["used_bytes"] is not None else []
+    seen += [f"rss {short_size(usage['rss_bytes'])}"] if usage and usage["rss_bytes"] is not None else []
+    return text + (f" ({', '.join(seen)})" if seen else "")
 
 
 def container_figures(c: dict[str, Any]) -> tuple[str, str, str]:
@@ -925,7 +930,9 @@ def _hv_section(hv: dict[str, Any], guests: dict[tuple[str, str], dict[str, Any]
                ", ".join(guest["addresses"]), _engine(host) if host else ""]
         meters = _host_meters(host) if host else []
         if guest["usage"] and guest["usage"]["memory"]["used_bytes"] is not None:
-            meters.append(meter("guest RSS", guest["usage"]["memory"], "bytes"))
+            meters.append(meter("memory in guest", guest["usage"]["memory"], "bytes"))
+        if guest["usage"] and guest["usage"]["rss_bytes"] is not None:
+            sub.append(f"host RSS {short_size(guest['usage']['rss_bytes'])}")
         cards.append(_card("guest", name, guest["state"], sub, meters, containers[host["name"]] if host else None,
                            budget_note(host) if host else "", guest["labels"], bool(host and _over_budget(host["budget"]))))
     for name in hv["docker_hosts"]:

@@ -92,6 +92,8 @@ guests:
       live: {vcpus: 2, memory: 1G, max_vcpus: 4, max_memory: 4G, memory_target: 1G, labels: {role: docker, tier: web}}
       usage:
         cpu_time_seconds: 812.405
+        memory_used: 412M
+        memory_used_bytes: 432013312
         memory_rss: 913408K
         memory_rss_bytes: 935329792
         disks: [{target: vda, allocation: 1515520K, allocation_bytes: 1551892480}]
@@ -113,8 +115,25 @@ guests:
           type: float
           returned: always
           sample: 812.405
+        memory_used:
+          description:
+            - Memory the guest's own kernel has in use (what it sees less what it could free without swapping),
+              from the virtio balloon's statistics, in the size vocabulary.
+            - V(null) when the guest reports none (no balloon driver in the guest, or no statistics period;
+              M(hyperdock.platform.guest) gives new KVM/QEMU guests one of 10 seconds).
+          type: str
+          returned: always
+          sample: 412M
+        memory_used_bytes:
+          description: The same, in bytes.
+          type: int
+          returned: always
+          sample: 432013312
         memory_rss:
-          description: Resident memory of the guest's process on the host, in the size vocabulary (V(896M), V(913408K)).
+          description:
+            - Resident memory of the guest's process on the host, in the size vocabulary (V(896M), V(913408K)).
+            - It also holds the emulator's own memory (under TCG, its translation cache), so it can exceed the
+              guest's memory; it is what the guest costs the host, not how full the guest is.
           type: str
           returned: always
           sample: 913408K

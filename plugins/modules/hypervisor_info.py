@@ -33,8 +33,10 @@ attributes:
 options:
   probe_kvm:
     description:
-      - Boot QEMU's firmware under KVM for a few seconds to check that C(/dev/kvm) really works (nested KVM
-        can open and then hang). Without it, only the device and its API version are checked.
+      - Boot QEMU's firmware with the host's CPU under KVM, and under TCG to compare, to check that C(/dev/kvm)
+        really runs guests (nested KVM can open and then refuse the CPU, hang or crawl). The answer is the one
+        M(hyperdock.platform.guest) acts on, probed once per host boot and kept in C(/run/hyperdock-kvm-probe.json).
+      - Without it, only the device and its API version are checked.
     type: bool
     default: true
 seealso:

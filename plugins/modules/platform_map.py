@@ -60,7 +60,7 @@ options:
       guests:
         description:
           - What RV(hyperdock.platform.guest_info#module:guests) returned for it.
-          - Each guest's C(labels) and C(usage) (C(cpu_time_seconds), C(memory_rss_bytes) or C(memory_rss)) are shown
+          - Each guest's C(labels) and C(usage) (C(cpu_time_seconds), C(memory_used_bytes) or C(memory_used), C(memory_rss_bytes) or C(memory_rss)) are shown
             when present.
         type: list
         elements: dict
@@ -240,7 +240,7 @@ map:
         - Each hypervisor with C(name), C(uri), C(hostname), C(driver), C(accelerator), C(libvirt_version), C(cpus),
           C(memory) and C(memory_bytes), the names of its C(guests) and of C(docker_hosts) running on it directly.
         - C(budget.vcpus) and C(budget.memory) are gauges of what its guests take (their ceilings) against its guest budget.
-        - C(usage.memory) is the guests' RSS against the host's memory, when the guests report usage.
+        - C(usage.memory) is the guests' RSS (what their processes hold on the host) against the host's memory, when the guests report usage.
       type: list
       elements: dict
     guests:
@@ -248,7 +248,9 @@ map:
         - Each guest with C(name), C(hypervisor), C(state), C(type), C(vcpus), C(max_vcpus), C(memory), C(max_memory)
           (and C(*_bytes)), C(allocation) (what it takes of the hypervisor's budget), C(addresses), C(labels) and
           C(docker_host).
-        - C(usage) (null when not reported) has C(cpu_time_seconds) and C(memory), a gauge of its RSS against its memory.
+        - C(usage) (null when not reported) has C(cpu_time_seconds); C(memory), a gauge of what the guest's kernel has in
+          use against its memory (C(used) null when the guest reports no balloon statistics); and C(rss) and C(rss_bytes),
+          what its process holds on the host.
       type: list
       elements: dict
     docker_hosts:

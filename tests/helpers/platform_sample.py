@@ -73,7 +73,8 @@ def hypervisors() -> list[dict[str, Any]]:
          "capacity": _hypervisor("qemu:///system", "hv1", "tcg", 4, 24 * GIB, 1536 * MIB, ["lab-app", "lab-edge"], 3, 2560 * MIB),
          "guests": [
              _guest("lab-app", "running", 2, "1536M", "192.168.122.20", labels={"role": "app", "tier": "front & back"},
-                    usage={"cpu_time_seconds": 812.4, "memory_rss": "1210M", "memory_rss_bytes": 1210 * MIB}),
+                    usage={"cpu_time_seconds": 812.4, "memory_used": "900M", "memory_used_bytes": 900 * MIB,
+                           "memory_rss": "1210M", "memory_rss_bytes": 1210 * MIB}),
              _guest("lab-edge", "running", 1, "1G", "192.168.122.21"),
          ]},
         {"name": "lab-hv2", "uri": "qemu+ssh://root@hv2/system",

@@ -275,6 +275,11 @@ def test_map_lists_every_guest_and_container(lab, chromium):
     text = json.dumps(data)
     for name in ["lab-hv", *GUESTS, *(f"lab-{service}" for guest, service in SERVICES)]:
         assert name in text, f"{name} missing from map.json"
+    # Each guest's memory bar is what its own kernel has in use (virtio balloon statistics), within its size.
+    for guest in data["guests"]:
+        memory = guest["usage"]["memory"]
+        assert 32 * 1024 ** 2 < memory["used_bytes"] < memory["limit_bytes"], (guest["name"], memory)
+        assert memory["limit_bytes"] == int(GUESTS[guest["name"]]["guest_memory"].rstrip("M")) * 1024 ** 2
     assert (MAP_DIR / "map.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     from helpers.browser import decode_png, external_references
 

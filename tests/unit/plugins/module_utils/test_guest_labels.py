@@ -261,7 +261,7 @@ def test_guest_info_reports_labels_and_usage_only_when_running():
         info = ap.guest_info(conn, dom)
         assert info["live"]["labels"] == {"role": "docker"}
         usage = info["usage"]
-        assert set(usage) == {"cpu_time_seconds", "memory_rss", "memory_rss_bytes", "disks"}
+        assert set(usage) == {"cpu_time_seconds", "memory_used", "memory_used_bytes", "memory_rss", "memory_rss_bytes", "disks"}
         assert isinstance(usage["cpu_time_seconds"], float) and usage["cpu_time_seconds"] >= 0
         assert (usage["memory_rss"] is None) == (usage["memory_rss_bytes"] is None)
         bare = ap.guest_info(conn, conn.defineXML(render(DomainSpec(name=name + "b", domain_type="test"))))
@@ -288,5 +288,22 @@ def test_usage_is_in_the_size_vocabulary():
     live = parse(render(DomainSpec(name="g")))
     live.disks = [type("D", (), {"target": "vda"})(), type("D", (), {"target": "sda"})()]
     assert ap.guest_usage(Dom(), live) == {
-        "cpu_time_seconds": 1.5, "memory_rss": "180M", "memory_rss_bytes": 180 * 1024 ** 2,
+        "cpu_time_seconds": 1.5, "memory_used": None, "memory_used_bytes": None,
+        "memory_rss": "180M", "memory_rss_bytes": 180 * 1024 ** 2,
         "disks": [{"target": "vda", "allocation": "5M", "allocation_bytes": 5 * 1024 ** 2}]}
+
+
+@pytest.mark.parametrize("stats, used", [
+    # libvirt 4.6+: the guest's MemAvailable
+    ({"actual": 1572864, "available": 1530000, "usable": 1230000, "unused": 900000, "rss": 2200000}, 300000 * 1024),
+    # older guests report MemFree only
+    ({"actual": 786432, "available": 760000, "unused": 500000}, 260000 * 1024),
+    # no balloon statistics (no stats period, or no driver in the guest): not known
+    ({"actual": 786432, "rss": 1700000}, None),
+    # a report that cannot be right is not passed on
+    ({"available": 1000, "usable": 2000}, None),
+])
+def test_memory_in_use_from_the_balloon_statistics(stats, used):
+    from ansible_collections.hyperdock.platform.plugins.module_utils import _libvirt_apply as ap
+
+    assert ap.memory_in_use(stats) == used

@@ -91,7 +91,9 @@ def test_hypervisor_without_budget_lets_guests_take_the_host():
 def test_guest_usage_and_labels_are_optional():
     data = sample_map()
     app, edge = by_name(data["guests"], "lab-app"), by_name(data["guests"], "lab-edge")
-    assert app["usage"]["memory"]["used"] == "1210M" and app["usage"]["memory"]["percent"] == 78.8
+    # In use inside the guest, against its memory; the host-side RSS is reported beside it.
+    assert app["usage"]["memory"]["used"] == "900M" and app["usage"]["memory"]["percent"] == 58.6
+    assert app["usage"]["rss"] == "1210M" and app["usage"]["rss_bytes"] == 1210 * MIB
     assert app["usage"]["cpu_time_seconds"] == 812.4 and app["labels"] == {"role": "app", "tier": "front & back"}
     assert edge["usage"] is None and edge["labels"] == {}
     assert app["addresses"] == ["192.168.122.20"] and app["docker_host"] == "lab-app"
@@ -268,7 +270,7 @@ def test_tree_of_the_sample_aligns_siblings_and_lists_what_needs_attention():
     lines = pm.render_text(sample_map()).splitlines()
     assert lines[0] == "hyperdock platform: 2 hypervisors, 3 guests, 4 Docker hosts, 5 containers (4 running, 1 stopped, 1 unhealthy)"
     assert "lab-hv  qemu:///system  tcg  guests 3/4 vCPUs, 2.5G/22.5G memory" in lines
-    assert "├── lab-app   running  2 vCPUs 1.5G (rss 1.2G)  services 1.25/2 cpus, 640M/1.5G memory, 300/1000 pids" in lines
+    assert "├── lab-app   running  2 vCPUs 1.5G (900M in use, rss 1.2G)  services 1.25/2 cpus, 640M/1.5G memory, 300/1000 pids" in lines
     assert "│   ├── db   healthy  hyperdock/lab-db:1   mem 96M/512M    cpus 0.025/1     pids 9/200" in lines
     assert "│   └── web  healthy  hyperdock/lab-web:1  mem 41.3M/128M  cpus 0.008/0.25  pids 4/100" in lines
     assert "    └── worker  stopped  hyperdock/lab-worker:1  mem -/1G  cpus -/1.5  pids -/500" in lines
@@ -296,7 +298,7 @@ def test_dot_has_a_cluster_per_hypervisor_and_guest_and_containers_with_their_li
     assert dot.count("subgraph cluster_h0 {") == 1 and dot.count("subgraph cluster_h1 {") == 1
     for cluster in ("cluster_h0_g0", "cluster_h0_g1", "cluster_h1_g0", "cluster_x0"):
         assert f"subgraph {cluster} {{" in dot
-    assert 'label="lab-app  running  2 vCPUs 1.5G (rss 1.2G)\\nservices 1.25/2 cpus, 640M/1.5G memory, 300/1000 pids"' in dot
+    assert 'label="lab-app  running  2 vCPUs 1.5G (900M in use, rss 1.2G)\\nservices 1.25/2 cpus, 640M/1.5G memory, 300/1000 pids"' in dot
     assert 'h0_g0_c0 [label="db\\nhealthy  hyperdock/lab-db:1\\nmem 96M/512M\\ncpus 0.025/1  pids 9/200", fillcolor="#e6f4ea"' in dot
     assert 'h0_g1_c0 [label="proxy\\nunhealthy' in dot and 'fillcolor="#fde8e8", color="#c53030"' in dot
     # Guests keep map order left to right: an anchor's edges leave in that order.
