@@ -35,16 +35,7 @@ notes:
   - With neither O(name) nor O(project), every container managed by hyperdock.platform is reported.
 extends_documentation_fragment:
   - hyperdock.platform.docker
-attributes:
-  check_mode:
-    support: full
-    details: This module does not change anything.
-  diff_mode:
-    support: N/A
-    details: This module does not change anything.
-  idempotent:
-    support: full
-    details: This module does not change anything.
+  - hyperdock.platform.info_module
 seealso:
   - module: hyperdock.platform.docker_service
   - module: hyperdock.platform.docker_services

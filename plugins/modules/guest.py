@@ -17,7 +17,7 @@ description:
     B(and) persisted. Everything else is persisted for the next boot and listed in RV(pending_reboot).
   - MAC addresses and the UUID never change on a re-run.
 author:
-  - Hyperdock Platform Team (@hyperdock)
+  - hyperdock.platform contributors (@hyperdock)
 extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes

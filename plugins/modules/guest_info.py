@@ -16,20 +16,11 @@ description:
   - IP addresses come from the DHCP leases of libvirt networks, the guest agent, or the host's ARP table,
     whichever answers first.
 author:
-  - Hyperdock Platform Team (@hyperdock)
+  - hyperdock.platform contributors (@hyperdock)
 extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes
-attributes:
-  check_mode:
-    support: full
-    details: This action does not modify state.
-  diff_mode:
-    support: N/A
-    details: This action does not modify state.
-  idempotent:
-    support: full
-    details: This action does not modify state.
+  - hyperdock.platform.info_module
 options:
   name:
     description: One guest. All guests when not given.

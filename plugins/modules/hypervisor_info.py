@@ -20,16 +20,7 @@ extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes
   - hyperdock.platform.budget
-attributes:
-  check_mode:
-    support: full
-    details: This action does not modify state.
-  diff_mode:
-    support: N/A
-    details: This action does not modify state.
-  idempotent:
-    support: full
-    details: This action does not modify state.
+  - hyperdock.platform.info_module
 options:
   probe_kvm:
     description:

@@ -13,7 +13,7 @@ description:
   - DHCP host reservations on an active network change live and are persisted. Any other change is persisted
     and listed in RV(pending_restart), since restarting a network cuts the guests attached to it.
 author:
-  - Hyperdock Platform Team (@hyperdock)
+  - hyperdock.platform contributors (@hyperdock)
 extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes

@@ -12,7 +12,7 @@ description:
   - Defines, starts, stops and removes a libvirt storage pool. Removing a pool removes its definition only;
     the data of its volumes is left in place.
 author:
-  - Hyperdock Platform Team (@hyperdock)
+  - hyperdock.platform contributors (@hyperdock)
 extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes

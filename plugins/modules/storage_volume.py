@@ -14,7 +14,7 @@ description:
   - An existing volume is never re-created, re-cloned or overwritten. A larger O(size) grows it; a smaller one
     fails, volumes never shrink. It is deleted only with O(state=absent).
 author:
-  - Hyperdock Platform Team (@hyperdock)
+  - hyperdock.platform contributors (@hyperdock)
 extends_documentation_fragment:
   - hyperdock.platform.libvirt
   - hyperdock.platform.libvirt.attributes
