@@ -78,3 +78,27 @@ def test_example_guests_resolve_their_hypervisors():
                    "-e", "ansible_python_interpreter=/usr/bin/python3")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count('"msg": true') + proc.stdout.count("msg: true") == len(INVENTORIES["example"]["guests"]), proc.stdout
+
+
+def test_playbooks_and_roles_by_fqcn_from_the_installed_collection(tmp_path):
+    """As a user has it: the built tarball installed with ansible-galaxy, not the working tree's link."""
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path",
+                            str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True, timeout=300, check=False)
+    assert build.returncode == 0, build.stderr
+    (tarball,) = (tmp_path / "dist").glob("hyperdock-platform-*.tar.gz")
+    installed = tmp_path / "collections"
+    install = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force", "-p",
+                              str(installed), str(tarball)], capture_output=True, text=True, timeout=300, check=False)
+    assert install.returncode == 0, install.stdout + install.stderr
+    where = installed / "ansible_collections" / "hyperdock" / "platform"
+    assert (where / "playbooks" / "site.yml").is_file() and not (where / "playbooks").is_symlink()
+    # Only the installed copy is on the path, and nothing runs from the checkout.
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_CONFIG="", ANSIBLE_ROLES_PATH=str(tmp_path))
+    for playbook in PLAYBOOKS:
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(ROOT / "inventories" / "example"), "--syntax-check",
+                               f"hyperdock.platform.{playbook}"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+        assert proc.returncode == 0, f"hyperdock.platform.{playbook}:\n{proc.stdout}\n{proc.stderr}"
+    doc = subprocess.run([str(BIN / "ansible-doc"), "-t", "role", "hyperdock.platform.guest"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert doc.returncode == 0 and str(where) in doc.stdout, doc.stdout[-2000:] + doc.stderr
