@@ -10,10 +10,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT" || exit 1
 [ -x "$VENV/bin/ansible-playbook" ] || die "no venv at $VENV: run 'make setup' first"
 
-lab_dir="$ROOT/build/lab"
+# The guests' admin key (inventories/lab/group_vars/all.yml: lab_dir, lab_ssh_key):
+# the machine's, like the guests, not the checkout's.
+lab_dir="${HYPERDOCK_LAB_DIR:-/var/lib/hyperdock/lab}"
 map_dir="$ROOT/build/map"
-mkdir -p "$lab_dir"
-# The guests' admin key (inventories/lab/group_vars/all.yml: lab_ssh_key).
+mkdir -p -m 0700 "$lab_dir"
 if [ ! -f "$lab_dir/id_ed25519" ]; then
   log "creating the lab's SSH key $lab_dir/id_ed25519"
   ssh-keygen -q -t ed25519 -N '' -C hyperdock-lab -f "$lab_dir/id_ed25519"

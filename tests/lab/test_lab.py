@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 INVENTORY = ROOT / "inventories" / "lab"
 OUTPUT = ROOT / "tests" / "output" / "lab"
-KEY = ROOT / "build" / "lab" / "id_ed25519"
+KEY = Path(os.environ.get("HYPERDOCK_LAB_DIR", "/var/lib/hyperdock/lab")) / "id_ed25519"  # scripts/lab.sh
 MAP_DIR = ROOT / "build" / "map"
 URI = "qemu:///system"
 
