@@ -7,8 +7,8 @@ from __future__ import annotations
 
 class ModuleDocFragment:
 
-    # Use together with hyperdock.platform.libvirt.attributes or hyperdock.platform.docker.attributes,
-    # which describe the attributes; this says how a read-only module supports them.
+    # Use together with hyperdock.platform.libvirt.attributes or hyperdock.platform.docker (whose
+    # DOCUMENTATION describes the attributes); this says how a read-only module supports them.
     DOCUMENTATION = r"""
 options: {}
 attributes:

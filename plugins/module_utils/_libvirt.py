@@ -271,6 +271,7 @@ def kvm_verdict(kvm: FirmwareBoot, tcg: FirmwareBoot, seconds: float) -> tuple[b
 
 
 def _compare_firmware_boots(qemu: str, seconds: float) -> tuple[bool, str]:
+    # TCG first: it loads QEMU and the firmware into the page cache, so KVM is not timed on a cold start.
     tcg = boot_firmware(qemu, ["-accel", "tcg"], seconds)
     kvm = boot_firmware(qemu, ["-accel", "kvm", "-cpu", "host"], seconds)
     return kvm_verdict(kvm, tcg, seconds)

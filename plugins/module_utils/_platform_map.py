@@ -538,9 +538,11 @@ def services_text(host: dict[str, Any]) -> str:
 
 def guest_resources(guest: dict[str, Any]) -> str:
     text = f"{_plural(guest['vcpus'] or 0, 'vCPU')} {short_size(guest['memory_bytes'])}"
-    usage = guest["usage"] or {}
-    seen = [f"{short_size(usage['memory']['used_bytes'])} in use"] if usage and usage["memory"]["used_bytes"] is not None else []
-    seen += [f"rss {short_size(usage['rss_bytes'])}"] if usage and usage["rss_bytes"] is not None else []
+    usage = guest["usage"]
+    if not usage:
+        return text
+    seen = [f"{short_size(usage['memory']['used_bytes'])} in use"] if usage["memory"]["used_bytes"] is not None else []
+    seen += [f"rss {short_size(usage['rss_bytes'])}"] if usage["rss_bytes"] is not None else []
     return text + (f" ({', '.join(seen)})" if seen else "")
 
 

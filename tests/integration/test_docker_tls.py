@@ -49,7 +49,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def tls_engine(pki: Path, dockerd: str, scratch_dir: Path) -> Iterator[str]:
     """A second, real dockerd that answers only clients with a certificate from the test CA."""
-    root = scratch_dir / f"dockerd-tls-{free_port()}"
+    root = scratch_dir / "dockerd-tls"
     root.mkdir()
     host = f"tcp://127.0.0.1:{free_port()}"
     bridge = f"hdktls{os.getpid() % 100000}"  # at most 15 characters, as the kernel wants
